@@ -1,4 +1,4 @@
-"""HS256 JSON Web Tokens, as the official SDK signs public access tokens (header ``{"alg":"HS256"}``)."""
+"""HS256 JSON Web Tokens, signed as the official SDK signs public access tokens."""
 
 from __future__ import annotations
 

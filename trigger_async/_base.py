@@ -1,0 +1,151 @@
+"""What every resource shares: the per-call scope, headers, and the request helper."""
+
+from __future__ import annotations
+
+import platform
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+import aiohttp
+import attrs
+from multidict import CIMultiDict
+from yarl import URL
+
+from ._config import DEFAULT_RETRY, ClientConfig, RequestOptions, RetryOptions, Timeout
+from ._constants import API_VERSION, MISSING_TOKEN_MESSAGE, SDK_VERSION
+from ._context import TaskContext
+from ._converter import structure
+from ._serialization import UNDEFINED, build_query, dumps_js
+from ._transport import Response, Transport
+from ._version import __version__
+from .errors import ApiClientMissingError, InvalidArgumentTypeError
+
+_T = TypeVar("_T")
+
+USER_AGENT = (
+    f"trigger-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+@attrs.frozen
+class CallScope:
+    """Everything one logical call needs, captured when the call starts."""
+
+    config: ClientConfig
+    task: TaskContext | None
+    transport: Transport
+
+    @property
+    def token(self) -> str:
+        if not self.config.access_token:
+            raise ApiClientMissingError(MISSING_TOKEN_MESSAGE)
+        return self.config.access_token
+
+
+class Binding(Protocol):
+    """A client (or the module-level namespace) that resources send requests through."""
+
+    def _call_scope(self) -> CallScope: ...
+
+
+def request_options_of(value: object) -> RequestOptions | None:
+    if value is None or isinstance(value, RequestOptions):
+        return value
+    raise InvalidArgumentTypeError(
+        "request_options", f"expected RequestOptions, got {type(value).__name__}"
+    )
+
+
+def effective_options(scope: CallScope, per_call: RequestOptions | None) -> RequestOptions:
+    client = scope.config.request_options
+    if per_call is None:
+        return client or RequestOptions()
+    return per_call.over(client)
+
+
+def effective_retry(options: RequestOptions, base: RetryOptions = DEFAULT_RETRY) -> RetryOptions:
+    return options.retry.over(base) if options.retry is not None else base
+
+
+def standard_headers(
+    scope: CallScope,
+    options: RequestOptions,
+    *,
+    content_type: str | None = "application/json",
+    idempotency_key: str | None,
+    span_link: bool = False,
+) -> CIMultiDict[str]:
+    """The header set of the official SDK's JSON calls (wire-spec §2.2.1), in its order."""
+    headers: CIMultiDict[str] = CIMultiDict()
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    headers["Authorization"] = f"Bearer {scope.token}"
+    headers["trigger-version"] = SDK_VERSION
+    for name, value in (options.additional_headers or {}).items():
+        if name not in headers:
+            headers[name] = value
+    if "x-trigger-source" not in headers:
+        headers["x-trigger-source"] = "sdk"
+    if scope.config.preview_branch:
+        headers["x-trigger-branch"] = scope.config.preview_branch
+    if scope.task is not None:
+        headers["x-trigger-worker"] = "true"
+        headers["x-trigger-engine-version"] = "V2"
+        if span_link:
+            headers["x-trigger-span-parent-as-link"] = "1"
+    headers["x-trigger-api-version"] = API_VERSION
+    headers["x-trigger-realtime-streams-version"] = scope.config.realtime_streams_version
+    if idempotency_key is not None:
+        headers["x-trigger-request-idempotency-key"] = idempotency_key
+    # Node's fetch sends this for the SDK's `cache: "no-cache"`; proxies honour it.
+    headers["Cache-Control"] = "max-age=0"
+    headers["User-Agent"] = USER_AGENT
+    return headers
+
+
+class Resource:
+    """Base of every namespace (``client.runs``, ``trigger_async.tasks``, ...)."""
+
+    def __init__(self, binding: Binding) -> None:
+        self._binding = binding
+
+    def _scope(self) -> CallScope:
+        return self._binding._call_scope()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: CallScope | None = None,
+        query: Iterable[tuple[str, str]] | None = None,
+        body: Any = UNDEFINED,
+        request_options: RequestOptions | None = None,
+        span_link: bool = False,
+    ) -> Response:
+        """Send one logical call; ``path`` must already be percent-encoded."""
+        scope = scope or self._scope()
+        options = effective_options(scope, request_options)
+        headers = standard_headers(
+            scope, options, idempotency_key=str(uuid.uuid4()), span_link=span_link
+        )
+        query_string = build_query(query) if query is not None else ""
+        url = f"{scope.config.base_url}{path}" + (f"?{query_string}" if query_string else "")
+        data = None if body is UNDEFINED else dumps_js(body).encode("utf-8")
+        return await scope.transport.send(
+            method,
+            URL(url, encoded=True),
+            headers=headers,
+            body=data,
+            retry=effective_retry(options),
+            timeout=options.timeout or Timeout(),
+        )
+
+    async def _request_model(self, cls: type[_T], method: str, path: str, **kwargs: Any) -> _T:
+        response = await self._request(method, path, **kwargs)
+        return structure(response.body, cls, status=response.status, headers=response.headers)
+
+
+def headers_dict(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}

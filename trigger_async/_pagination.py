@@ -1,0 +1,105 @@
+"""Pages and pagers: ``await`` a pager for one page, ``async for`` over it for every item."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .errors import TriggerError
+
+__all__ = ["CursorPage", "CursorPager", "NoMorePagesError"]
+
+T = TypeVar("T")
+
+
+class NoMorePagesError(TriggerError):
+    """``get_next_page()`` / ``get_previous_page()`` with no page in that direction."""
+
+
+@attrs.frozen
+class Cursor:
+    """Where a cursor page request starts: at most one of ``after`` / ``before``."""
+
+    after: str | None = None
+    before: str | None = None
+
+
+Fetch = Callable[[Cursor], Awaitable["CursorPage[T]"]]
+
+
+class CursorPage(Generic[T]):
+    """One page of a cursor-paginated list.
+
+    Moving one way drops the other direction's cursor, and every filter of the original
+    call is sent again with each page.
+    """
+
+    def __init__(
+        self, data: list[T], next_cursor: str | None, previous_cursor: str | None, fetch: Fetch[T]
+    ) -> None:
+        self.data = data
+        self.next_cursor = next_cursor
+        self.previous_cursor = previous_cursor
+        self._fetch = fetch
+
+    def __repr__(self) -> str:
+        return (
+            f"CursorPage(items={len(self.data)}, next_cursor={self.next_cursor!r}, "
+            f"previous_cursor={self.previous_cursor!r})"
+        )
+
+    def has_next_page(self) -> bool:
+        return bool(self.next_cursor)
+
+    def has_previous_page(self) -> bool:
+        return bool(self.previous_cursor)
+
+    async def get_next_page(self) -> CursorPage[T]:
+        if not self.next_cursor:
+            raise NoMorePagesError("No next page available")
+        return await self._fetch(Cursor(after=self.next_cursor))
+
+    async def get_previous_page(self) -> CursorPage[T]:
+        if not self.previous_cursor:
+            raise NoMorePagesError("No previous page available")
+        return await self._fetch(Cursor(before=self.previous_cursor))
+
+    async def iter_pages(self) -> AsyncIterator[CursorPage[T]]:
+        """This page, then each following page."""
+        page: CursorPage[T] = self
+        yield page
+        while page.has_next_page():
+            page = await page.get_next_page()
+            yield page
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.iter_pages():
+            for item in page.data:
+                yield item
+
+
+class CursorPager(Generic[T]):
+    """What a ``list()`` call returns before any request is made.
+
+    ``page = await pager`` fetches the first page; ``async for item in pager`` yields every
+    item across all pages. Bad arguments were already rejected when ``list()`` was called.
+    """
+
+    def __init__(self, fetch: Fetch[T], start: Cursor) -> None:
+        self._fetch = fetch
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, CursorPage[T]]:
+        return self._fetch(self._start).__await__()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        page = await self._fetch(self._start)
+        async for item in page:
+            yield item
+
+    async def iter_pages(self) -> AsyncIterator[CursorPage[T]]:
+        page = await self._fetch(self._start)
+        async for each in page.iter_pages():
+            yield each

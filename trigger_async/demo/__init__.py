@@ -1,0 +1,1 @@
+"""``python -m trigger_async.demo``: two isolated clients, in parallel, side by side."""
