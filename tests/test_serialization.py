@@ -292,6 +292,20 @@ def test_dumps_js_rejects_top_level_undefined_and_cycles() -> None:
         dumps_js(looped, "body")
 
 
+def test_dumps_js_shared_subtrees_are_written_each_time() -> None:
+    shared = [1.0, {"x": None}]
+    assert dumps_js({"a": shared, "b": (shared, shared)}) == (
+        '{"a":[1,{"x":null}],"b":[[1,{"x":null}],[1,{"x":null}]]}'
+    )
+
+
+def test_dumps_js_deep_nesting() -> None:
+    deep: Any = 1.0
+    for _ in range(300):
+        deep = [deep]
+    assert dumps_js(deep) == "[" * 300 + "1" + "]" * 300
+
+
 def _random_tree(rng: random.Random, depth: int = 0) -> Any:
     roll = rng.random()
     if depth < 4 and roll < 0.25:

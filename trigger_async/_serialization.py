@@ -20,10 +20,12 @@ import dataclasses
 import enum
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime, timedelta, timezone
+from itertools import chain, compress, repeat
 from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
@@ -99,10 +101,15 @@ def _surrogate_replacement(match: re.Match[str]) -> str:
 
 
 def _fix_surrogates(text: str) -> str:
-    # isascii() is O(1) on CPython, so the common case costs nothing.
+    # isascii() is O(1) on CPython and a UTF-8 encode is a fast C loop, far cheaper than a
+    # regex scan; only text that really holds surrogates pays for the substitution.
     if text.isascii():
         return text
-    return _SURROGATE_RE.sub(_surrogate_replacement, text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE_RE.sub(_surrogate_replacement, text)
+    return text
 
 
 def _combine_pairs(text: str) -> str:
@@ -179,26 +186,23 @@ def _js_float_json(value: float) -> str:
     return "null"
 
 
-def _float_needs_fix(value: float) -> bool:
-    """True when ``repr(value)`` differs from JavaScript's spelling.
+# The C encoder spells floats with repr(). repr and JS agree exactly on non-integral values in
+# [1e-4, 1e16): both print the same shortest digits in plain decimal. The others are respelled
+# in the encoder's output, by one of two substitutions:
 
-    ``repr`` and JS agree exactly on non-integral values in [1e-4, 1e16): both print the same
-    shortest digits in plain decimal. Everything else (integral values, which repr writes with
-    ``.0`` or an exponent; tiny values; NaN/Infinity; zeros) must be rewritten. The set of
-    repr spellings this selects is exactly what ``_FLOAT_TOKEN_RE`` matches.
-    """
-    return not (1e-4 <= abs(value) < 1e16) or value.is_integer()
+# Integral values below 1e16, which repr writes as "<digits>.0": JS writes just the digits, so
+# the ".0" is dropped. A literal-prefixed pattern with a plain replacement runs entirely in C.
+_POINT_ZERO_RE: Final = re.compile(r"\.0(?=[,\]}])")
 
-
-# The spellings repr()/the C encoder give the floats _float_needs_fix selects, as whole JSON
-# tokens: preceded by ``[``, ``:`` or ``,`` and followed by ``,``, ``]`` or ``}``.
+# Every float token that needs respelling (also "1e+16", "1e-05", "-0.0", NaN, Infinity), with
+# the delimiter in front of it; used when such rarer values are present.
 _FLOAT_TOKEN_RE: Final = re.compile(
-    r"(?<=[\[:,])(?:NaN|-?Infinity|-?\d+\.0|-?\d(?:\.\d+)?e[-+]\d+)(?=[,\]}])"
+    r"([\[:,])(NaN|-?Infinity|-?\d+\.0|-?\d(?:\.\d+)?e[-+]\d+)(?=[,\]}])"
 )
 
 
 def _float_token_replacement(match: re.Match[str]) -> str:
-    return _js_float_json(float(match.group()))
+    return match.group(1) + _js_float_json(float(match.group(2)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,63 +219,109 @@ def _refuse(_obj: object) -> object:
 
 
 # Used only after _scan has vetted the tree, so ``default`` never fires in practice; it is there
-# so a surprise never produces Python-only output.
+# so a surprise never produces Python-only output. _scan also rules out cycles, so the
+# encoder's own cycle bookkeeping is switched off.
 _C_ENCODER: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=True, default=_refuse
+    ensure_ascii=False,
+    separators=(",", ":"),
+    allow_nan=True,
+    check_circular=False,
+    default=_refuse,
 )
 
 _STR_ONLY: Final = frozenset({str})
-# Exact types whose C-encoder output is already JavaScript's, with no per-value check.
-_PLAIN_SCALARS: Final = frozenset({str, bool, type(None)})
 _CONTAINERS: Final = frozenset({dict, list, tuple})
-_TREE_TYPES: Final = _PLAIN_SCALARS | _CONTAINERS | {int, float}
+_TREE_TYPES: Final = frozenset({str, int, float, bool, type(None), dict, list, tuple})
+_is_container: Final = _CONTAINERS.__contains__
 # superjson throws on these keys ("prototype pollution risk").
 _FORBIDDEN_KEYS: Final = ("__proto__", "constructor", "prototype")
+# Deeper trees go to the recursive writer (the C encoder's recursion would be close to its limit).
+_MAX_SCAN_DEPTH: Final = 256
+_TINY: Final = 1e-4
+_HUGE: Final = 1e16
+_NEGATIVE: Final = 0.0
 
 
-def _scan(obj: dict[Any, Any] | list[Any] | tuple[Any, ...], superjson: bool) -> int:
-    """Vet a container for the fast path; return how many floats need respelling.
+def _of_type(items: list[Any], kinds: list[type], kind: type) -> list[Any]:
+    # C-level filter: the items whose exact type is ``kind``.
+    return list(compress(items, map(operator.is_, kinds, repeat(kind))))
+
+
+def _count_float_fixes(floats: list[float], superjson: bool) -> tuple[int, int]:
+    """Count the floats whose repr() differs from JavaScript's spelling: ``(point_zero, other)``.
+
+    ``point_zero`` counts integral values that _POINT_ZERO_RE fixes; ``other`` those only
+    _FLOAT_TOKEN_RE fixes (tiny, >= 1e16, -0.0). Only C-level passes over ``floats``. Raises
+    _NeedsSlowPath for NaN/±Infinity, and in superjson mode for -0.0 (it is tagged there).
+    """
+    if not all(map(math.isfinite, floats)):
+        raise _NeedsSlowPath
+    integral = sum(map(float.is_integer, floats))
+    nonzero = list(filter(None, floats))
+    magnitudes = list(map(abs, nonzero))
+    tiny = sum(map(_TINY.__gt__, magnitudes))  # repr "1e-05", JS "0.00001"
+    huge = sum(map(_HUGE.__le__, magnitudes))  # integral; repr "1e+16", JS "10000000000000000"
+    negative_zeros = 0
+    if len(nonzero) != len(floats):
+        zeros = [value for value in floats if not value]
+        negative_zeros = sum(map(_NEGATIVE.__gt__, map(math.copysign, repeat(1.0), zeros)))
+        if superjson and negative_zeros:
+            raise _NeedsSlowPath
+    return integral - huge - negative_zeros, tiny + huge + negative_zeros
+
+
+def _scan(root: dict[Any, Any] | list[Any] | tuple[Any, ...], superjson: bool) -> tuple[int, int]:
+    """Vet a tree for the C-encoder fast path; return its float-respelling counts.
+
+    The counts are ``(point_zero, other)`` as in :func:`_count_float_fixes`.
 
     Raises :class:`_NeedsSlowPath` for anything beyond exact dict/list/tuple/str/int/float/
     bool/None with str keys (subclasses, UNDEFINED, datetimes, ...) and, when ``superjson``,
-    for values superjson tags (non-finite floats, -0, ints beyond 2**53-1) or keys it rejects.
-    The per-container type census runs in C (``set(map(type, ...))``); Python-level loops only
-    run over containers that hold floats, nested containers, or (superjson) ints.
+    for values superjson tags (non-finite floats, -0.0, ints beyond 2**53-1) or keys it
+    rejects. The tree is walked one depth level at a time so that every check is a C-level
+    pass over all the values of that level (``map``/``compress``/``set``), not Python code per
+    value or per container.
     """
-    values: Iterable[Any]
-    if type(obj) is dict:
-        if not _STR_ONLY.issuperset(map(type, obj)):
+    point_zero = other = 0
+    frontier: list[Any] = [root]
+    seen: set[int] = set()
+    for _depth in range(_MAX_SCAN_DEPTH):
+        ids = set(map(id, frontier))
+        if not seen.isdisjoint(ids):
+            # A container met again on a deeper level: a cycle (or a shared sub-tree). Without
+            # this the level-by-level walk of a cycle would grow without bound.
             raise _NeedsSlowPath
-        if superjson and any(key in obj for key in _FORBIDDEN_KEYS):
-            raise _NeedsSlowPath
-        values = obj.values()
-    else:
-        values = obj
-    types = set(map(type, values))
-    if types <= _PLAIN_SCALARS:
-        return 0
-    if not types <= _TREE_TYPES:
-        raise _NeedsSlowPath
-    fixes = 0
-    check_floats = float in types
-    check_ints = superjson and int in types
-    if check_floats or check_ints:
-        for value in values:
-            kind = type(value)
-            if kind is float:
-                if _float_needs_fix(value):
-                    if superjson and (not math.isfinite(value) or math.copysign(1.0, value) < 0):
-                        # NaN, ±Infinity and -0 (and, harmlessly, other negative integral
-                        # floats) go through the walker, which tags the special ones.
-                        raise _NeedsSlowPath
-                    fixes += 1
-            elif kind is int and check_ints and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        seen |= ids
+        kinds = list(map(type, frontier))
+        dicts = _of_type(frontier, kinds, dict)
+        values: list[Any] = []
+        if dicts:
+            if not _STR_ONLY.issuperset(map(type, chain.from_iterable(dicts))):
                 raise _NeedsSlowPath
-    if not types.isdisjoint(_CONTAINERS):
-        for value in values:
-            if type(value) in _CONTAINERS:
-                fixes += _scan(value, superjson)
-    return fixes
+            if superjson:
+                for key in _FORBIDDEN_KEYS:
+                    if any(map(dict.__contains__, dicts, repeat(key))):
+                        raise _NeedsSlowPath
+            values.extend(chain.from_iterable(map(dict.values, dicts)))
+        if len(dicts) != len(frontier):
+            sequences = compress(frontier, map(operator.is_not, kinds, repeat(dict)))
+            values.extend(chain.from_iterable(sequences))
+        kinds = list(map(type, values))
+        present = set(kinds)
+        if not present <= _TREE_TYPES:
+            raise _NeedsSlowPath
+        if float in present:
+            counts = _count_float_fixes(_of_type(values, kinds, float), superjson)
+            point_zero += counts[0]
+            other += counts[1]
+        if superjson and int in present:
+            ints = _of_type(values, kinds, int)
+            if min(ints) < -MAX_SAFE_INTEGER or max(ints) > MAX_SAFE_INTEGER:
+                raise _NeedsSlowPath  # superjson sends these as bigints
+        if present.isdisjoint(_CONTAINERS):
+            return point_zero, other
+        frontier = list(compress(values, map(_is_container, kinds)))
+    raise _NeedsSlowPath
 
 
 def _dumps_fast(value: object, superjson: bool) -> str:
@@ -279,18 +329,19 @@ def _dumps_fast(value: object, superjson: bool) -> str:
     if type(value) is str:
         return _fix_surrogates(_encode_str(value))
     if type(value) is dict or type(value) is list or type(value) is tuple:
-        try:
-            fixes = _scan(value, superjson)
-        except RecursionError:
-            # Most likely a reference cycle; the slow path reports where it is.
-            raise _NeedsSlowPath from None
+        point_zero, other = _scan(value, superjson)
         text = _fix_surrogates(_C_ENCODER.encode(value))
-        if fixes:
+        if other:
             text, found = _FLOAT_TOKEN_RE.subn(_float_token_replacement, text)
-            if found != fixes:
-                # A string contains something shaped like a float token (e.g. ``":1.0,"``) and
-                # was rewritten too; the count check catches that, so redo it the exact way.
-                raise _NeedsSlowPath
+        elif point_zero:
+            text, found = _POINT_ZERO_RE.subn("", text)
+        else:
+            found = 0
+        if found != point_zero + other:
+            # A string holds text shaped like a float token (e.g. ":1.0,") and was rewritten
+            # too; every real token matches exactly once, so the count exposes that. Redo the
+            # value the exact way.
+            raise _NeedsSlowPath
         return text
     if value is None:
         return "null"
@@ -301,8 +352,10 @@ def _dumps_fast(value: object, superjson: bool) -> str:
             raise _NeedsSlowPath
         return int.__repr__(value)
     if type(value) is float:
-        if superjson and (not math.isfinite(value) or math.copysign(1.0, value) < 0):
-            raise _NeedsSlowPath
+        if superjson and (
+            not math.isfinite(value) or (not value and math.copysign(1.0, value) < 0)
+        ):
+            raise _NeedsSlowPath  # superjson tags NaN, ±Infinity and -0
         return _js_float_json(value)
     raise _NeedsSlowPath
 
@@ -415,6 +468,9 @@ def dumps_js(value: object, path: str = "") -> str:
 # ---------------------------------------------------------------------------------------------
 
 _SAFE_INTEGER_RANGE: Final = range(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1)
+_FORBIDDEN_KEY_SET: Final = frozenset(_FORBIDDEN_KEYS)
+# Exact leaf types that superjson passes through unchanged.
+_PLAIN_LEAVES: Final = frozenset({str, bool, type(None)})
 
 
 def _is_array_index(key: str) -> bool:
@@ -464,6 +520,17 @@ class _SuperJSONWalker:
 
     def walk(self, obj: object) -> tuple[Any, _Annotation | None]:
         """Return ``(json_value, annotations)`` for ``obj``, as superjson's walker does."""
+        # Exact-type dispatch first: the isinstance chain below (with its ABC checks) is only
+        # for subclasses and the rarer types.
+        kind = type(obj)
+        if kind is dict:
+            return self._object(obj.items(), obj)  # type: ignore[attr-defined]
+        if kind is list or kind is tuple:
+            return self._array(obj, None)  # type: ignore[arg-type]
+        if kind is datetime:
+            if obj.tzinfo is None or obj.utcoffset() is None:  # type: ignore[attr-defined]
+                raise _naive_error(self.where())
+            return _iso(obj), ["Date"]  # type: ignore[arg-type]
         if obj is None or obj is True or obj is False:
             return obj, None
         if isinstance(obj, str):
@@ -528,44 +595,62 @@ class _SuperJSONWalker:
         self._enter(owner)
         result: dict[str, Any] = {}
         inner: dict[str, Any] = {}
+        path = self.path
         for key, item in items:
-            if not isinstance(key, str):
-                raise TypeError(
-                    f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})"
-                )
-            self.path.append(key)
-            if key in _FORBIDDEN_KEYS:
-                # superjson refuses these keys outright; the official SDK then fails too.
+            if type(key) is not str:
+                if not isinstance(key, str):
+                    raise TypeError(
+                        f"{self.where()}: object keys must be str, not {type(key).__name__} "
+                        f"({key!r})"
+                    )
+                key = str.__str__(key)
+            if key in _FORBIDDEN_KEY_SET:
+                # superjson refuses these keys outright; the official SDK's trigger then fails.
+                path.append(key)
                 raise ValueError(
                     f"{self.where()}: the key {key!r} cannot be sent in a payload (superjson "
                     "rejects it as a prototype-pollution risk)"
                 )
-            key = str.__str__(key)
+            kind = type(item)
+            # Inline the commonest leaves: no call, no path bookkeeping, no annotation.
+            if kind in _PLAIN_LEAVES or (
+                kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER  # type: ignore[operator]
+            ):
+                result[key] = item
+                continue
+            path.append(key)
             result[key], tree = self.walk(item)
-            self.path.pop()
-            self._merge(inner, key, tree)
+            path.pop()
+            if tree is not None:
+                self._merge(inner, key, tree)
         self.active.discard(id(owner))
-        return result, self._finish(inner, None)
+        return result, (self._finish(inner, None) if inner else None)
 
     def _array(self, items: Iterable[object], tag: str | None) -> tuple[Any, _Annotation | None]:
         self._enter(items)
         result: list[Any] = []
         inner: dict[str, Any] = {}
+        path = self.path
         for index, item in enumerate(items):
-            self.path.append(index)
+            kind = type(item)
+            if kind in _PLAIN_LEAVES or (
+                kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER  # type: ignore[operator]
+            ):
+                result.append(item)
+                continue
+            path.append(index)
             value, tree = self.walk(item)
-            self.path.pop()
+            path.pop()
             result.append(value)
-            self._merge(inner, index, tree)
+            if tree is not None:
+                self._merge(inner, index, tree)
         self.active.discard(id(items))
         return result, self._finish(inner, tag)
 
     @staticmethod
-    def _merge(inner: dict[str, Any], segment: _Segment, tree: _Annotation | None) -> None:
+    def _merge(inner: dict[str, Any], segment: _Segment, tree: _Annotation) -> None:
         # A child's own tag list sits under its bare key; a child's inner map is flattened into
         # this one with "<escaped key>.<its path>" keys (superjson's dotted paths).
-        if tree is None:
-            return
         if isinstance(tree, list):
             inner[str(segment)] = tree
         else:
