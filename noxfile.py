@@ -15,34 +15,26 @@ SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
 CONSTRAINTS = ("-c", "constraints.txt")
 
 
-def _installed(version: str) -> bool:
-    """Whether an interpreter for ``version`` can be found (PATH or pyenv)."""
-    if shutil.which(f"python{version}"):
-        return True
+def _pyenv_bins() -> dict[str, str]:
+    """``{"3.11": "/root/.pyenv/versions/3.11.7/bin", ...}`` for pyenv's supported Pythons."""
     pyenv = shutil.which("pyenv")
     if pyenv is None:
-        return False
-    listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True)
-    return any(line.strip().startswith(f"{version}.") for line in listed.stdout.splitlines())
-
-
-def _pyenv_paths() -> list[str]:
-    """Put pyenv's interpreters on PATH so nox finds python3.10 ... python3.13."""
-    pyenv = shutil.which("pyenv")
-    if pyenv is None:
-        return []
+        return {}
     root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
-    listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True)
-    return [
-        os.path.join(root, "versions", line.strip(), "bin")
-        for line in listed.stdout.splitlines()
-        if line.strip()[:4] in {v for v in SUPPORTED} or line.strip()[:5] in SUPPORTED
-    ]
+    listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True).stdout
+    found: dict[str, str] = {}
+    for name in listed.split():
+        minor = ".".join(name.split(".")[:2])
+        if minor in SUPPORTED and name.count(".") == 2:
+            found.setdefault(minor, os.path.join(root, "versions", name, "bin"))
+    return found
 
 
-os.environ["PATH"] = os.pathsep.join([*_pyenv_paths(), os.environ.get("PATH", "")])
-AVAILABLE = [version for version in SUPPORTED if _installed(version)]
-MISSING = [version for version in SUPPORTED if version not in AVAILABLE]
+# pyenv keeps interpreters off PATH; put them on it so nox finds python3.10 ... python3.13.
+_BINS = _pyenv_bins()
+os.environ["PATH"] = os.pathsep.join([*_BINS.values(), os.environ.get("PATH", "")])
+AVAILABLE = [v for v in SUPPORTED if v in _BINS or shutil.which(f"python{v}")]
+MISSING = [v for v in SUPPORTED if v not in AVAILABLE]
 
 
 @nox.session(python=AVAILABLE)

@@ -29,7 +29,10 @@ from .recorder import Answer, Recorder, run_body
 
 
 def auth_of(rec: Recorder) -> list[tuple[str, str | None, str | None]]:
-    return [(s.path, s.headers.get("authorization"), s.headers.get("x-trigger-branch")) for s in rec.seen]
+    return [
+        (s.path, s.headers.get("authorization"), s.headers.get("x-trigger-branch"))
+        for s in rec.seen
+    ]
 
 
 # -- describe("TriggerClient") -------------------------------------------------------------
@@ -48,7 +51,9 @@ async def test_throws_on_first_api_call_when_no_access_token_is_configured_anywh
     assert rec.seen == []
 
 
-async def test_falls_back_to_env_vars_when_constructor_config_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_falls_back_to_env_vars_when_constructor_config_is_empty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     async with Recorder() as rec:
         monkeypatch.setenv("TRIGGER_SECRET_KEY", "tr_dev_env_token")
         monkeypatch.setenv("TRIGGER_PREVIEW_BRANCH", "env-branch")
@@ -64,17 +69,25 @@ async def test_uses_the_instance_access_token_and_preview_branch() -> None:
             access_token="tr_preview_instance_token", preview_branch="signup-flow", base_url=rec.url
         ) as client:
             await client.runs.retrieve("run_abc")
-    assert auth_of(rec) == [("/api/v3/runs/run_abc", "Bearer tr_preview_instance_token", "signup-flow")]
+    assert auth_of(rec) == [
+        ("/api/v3/runs/run_abc", "Bearer tr_preview_instance_token", "signup-flow")
+    ]
 
 
-async def test_env_fills_missing_fields_but_explicit_values_win(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_env_fills_missing_fields_but_explicit_values_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     async with Recorder() as rec:
         monkeypatch.setenv("TRIGGER_SECRET_KEY", "tr_dev_env_token")
         monkeypatch.setenv("TRIGGER_PREVIEW_BRANCH", "env-branch")
         monkeypatch.setenv("TRIGGER_API_URL", rec.url)
-        explicit = AsyncTriggerClient(access_token="tr_dev_explicit", preview_branch="explicit-branch")
+        explicit = AsyncTriggerClient(
+            access_token="tr_dev_explicit", preview_branch="explicit-branch"
+        )
         from_env = AsyncTriggerClient()
-        await asyncio.gather(explicit.runs.retrieve("run_explicit"), from_env.runs.retrieve("run_env"))
+        await asyncio.gather(
+            explicit.runs.retrieve("run_explicit"), from_env.runs.retrieve("run_env")
+        )
         await explicit.aclose()
         await from_env.aclose()
     assert sorted(auth_of(rec)) == [
@@ -101,9 +114,12 @@ async def test_does_not_leak_instance_config_to_the_global_manager() -> None:
 
 async def test_keeps_two_concurrent_instances_isolated() -> None:
     async with Recorder() as rec:
-        async with AsyncTriggerClient(access_token="tr_prod_key", base_url=rec.url) as prod, AsyncTriggerClient(
-            access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url
-        ) as preview:
+        async with (
+            AsyncTriggerClient(access_token="tr_prod_key", base_url=rec.url) as prod,
+            AsyncTriggerClient(
+                access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url
+            ) as preview,
+        ):
             await asyncio.gather(
                 prod.runs.retrieve("run_a"),
                 preview.runs.retrieve("run_b"),
@@ -179,7 +195,9 @@ async def test_parallel_with_auth_calls_do_not_stomp_on_each_other() -> None:
             await other.wait()
             seen[name] = module_config().access_token
 
-    await asyncio.gather(scope("a", "tr_a", a_opened, b_opened), scope("b", "tr_b", b_opened, a_opened))
+    await asyncio.gather(
+        scope("a", "tr_a", a_opened, b_opened), scope("b", "tr_b", b_opened, a_opened)
+    )
     assert seen == {"a": "tr_a", "b": "tr_b"}
     assert module_config().access_token == "tr_global"
 
@@ -195,7 +213,9 @@ async def test_b01_second_configure_wins_and_instances_never_touch_global_state(
         configure(access_token="tr_dev_second", preview_branch="branch-b", base_url=rec.url)
         await trigger_async.runs.retrieve("run_g")
         prod = AsyncTriggerClient(access_token="tr_prod_key", base_url=rec.url, preview_branch="")
-        prev = AsyncTriggerClient(access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url)
+        prev = AsyncTriggerClient(
+            access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url
+        )
         rec.seen.clear()
         await asyncio.gather(
             prod.runs.retrieve("run_a"),
@@ -266,7 +286,10 @@ def test_scope_objects_work_with_plain_with_and_reject_reuse() -> None:
 async def test_b03_the_branch_header_goes_with_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
     async with Recorder() as rec:
         async with AsyncTriggerClient(
-            access_token="tr_preview_abc", preview_branch="signup-flow", base_url=rec.url, request_options=FAST
+            access_token="tr_preview_abc",
+            preview_branch="signup-flow",
+            base_url=rec.url,
+            request_options=FAST,
         ) as c:
             await c.tasks.trigger("send-email", {"to": "a@example.com"})
             await c.runs.retrieve("run_1")
@@ -275,7 +298,9 @@ async def test_b03_the_branch_header_goes_with_every_call(monkeypatch: pytest.Mo
         monkeypatch.setenv("TRIGGER_SECRET_KEY", "tr_preview_env")
         monkeypatch.setenv("TRIGGER_PREVIEW_BRANCH", "env-branch")
         c2 = AsyncTriggerClient(base_url=rec.url)
-        c3 = AsyncTriggerClient(access_token="tr_preview_x", preview_branch="explicit", base_url=rec.url)
+        c3 = AsyncTriggerClient(
+            access_token="tr_preview_x", preview_branch="explicit", base_url=rec.url
+        )
         monkeypatch.delenv("TRIGGER_PREVIEW_BRANCH")
         monkeypatch.delenv("TRIGGER_SECRET_KEY")
         await c2.runs.retrieve("run_2")
@@ -284,20 +309,33 @@ async def test_b03_the_branch_header_goes_with_every_call(monkeypatch: pytest.Mo
         await c4.runs.retrieve("run_4")
         for client in (c2, c3, c4):
             await client.aclose()
-    assert [branch for _, _, branch in auth_of(rec)] == ["signup-flow"] * 4 + ["env-branch", "explicit", None]
+    assert [branch for _, _, branch in auth_of(rec)] == ["signup-flow"] * 4 + [
+        "env-branch",
+        "explicit",
+        None,
+    ]
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"TRIGGER_PREVIEW_BRANCH": "a", "VERCEL_GIT_COMMIT_REF": "b", "TRIGGER_DEV_BRANCH": "c"}, "a"),
+        (
+            {
+                "TRIGGER_PREVIEW_BRANCH": "a",
+                "VERCEL_GIT_COMMIT_REF": "b",
+                "TRIGGER_DEV_BRANCH": "c",
+            },
+            "a",
+        ),
         ({"VERCEL_GIT_COMMIT_REF": "b", "TRIGGER_DEV_BRANCH": "c"}, "b"),
         ({"TRIGGER_DEV_BRANCH": "c"}, "c"),
         ({"TRIGGER_DEV_BRANCH": "default"}, None),
         ({}, None),
     ],
 )
-def test_branch_fallback_order(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None) -> None:
+def test_branch_fallback_order(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert AsyncTriggerClient().config.preview_branch == expected
@@ -323,14 +361,18 @@ async def test_b16_ambient_context_is_invisible_unless_inherited() -> None:
         async with task_context(run_id="run_parent", is_test=True):
             async with AsyncTriggerClient(access_token="tr_iso", base_url=rec.url) as iso:
                 await iso.tasks.trigger("child", {}, idempotency_key="order-42")
-            async with AsyncTriggerClient(access_token="tr_inh", base_url=rec.url, inherit_context=True) as inh:
+            async with AsyncTriggerClient(
+                access_token="tr_inh", base_url=rec.url, inherit_context=True
+            ) as inh:
                 await inh.tasks.trigger("child", {}, idempotency_key="order-42")
         iso_body, inh_body = (s.json() for s in rec.seen)
         iso_headers, inh_headers = (s.headers for s in rec.seen)
         assert "parentRunId" not in iso_body["options"] and "test" not in iso_body["options"]
-        assert iso_body["options"]["idempotencyKey"] == (
-            "3bf8b157c4238eefe5ae4a66eca81c6b887d4dcedb58dd674271859f4dc2edfd"
-        ) == hashlib.sha256(b"order-42").hexdigest()
+        assert (
+            iso_body["options"]["idempotencyKey"]
+            == ("3bf8b157c4238eefe5ae4a66eca81c6b887d4dcedb58dd674271859f4dc2edfd")
+            == hashlib.sha256(b"order-42").hexdigest()
+        )
         assert "x-trigger-worker" not in iso_headers
         assert inh_body["options"]["parentRunId"] == "run_parent"
         assert inh_body["options"]["test"] is True
@@ -394,7 +436,9 @@ async def test_twenty_clients_five_hundred_calls_each_see_only_their_own_credent
         results = await asyncio.gather(*calls)
         for client in clients:
             await client.aclose()
-    assert [r.id for r in results] == [f"run_{i:02d}_{n:03d}" for n in range(500) for i in range(20)]
+    assert [r.id for r in results] == [
+        f"run_{i:02d}_{n:03d}" for n in range(500) for i in range(20)
+    ]
     per_client: Counter[int] = Counter()
     for rec, odd in ((rec_a, True), (rec_b, False)):
         for seen in rec.seen:

@@ -33,14 +33,20 @@ def loop_problems(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
         yield problems
         gc.collect()
         problems.extend(str(w.message) for w in caught)
-        problems.extend(r.getMessage() for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.WARNING)
+        problems.extend(
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "asyncio" and r.levelno >= logging.WARNING
+        )
 
 
 def _install_handler(errors: list[dict[str, Any]]) -> None:
     asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: errors.append(ctx))
 
 
-def test_b11_one_client_across_successive_event_loops(threaded: Recorder, loop_problems: list[str]) -> None:
+def test_b11_one_client_across_successive_event_loops(
+    threaded: Recorder, loop_problems: list[str]
+) -> None:
     client = AsyncTriggerClient(access_token="tr_dev_k", base_url=threaded.url)  # outside any loop
     errors: list[dict[str, Any]] = []
 
@@ -56,7 +62,9 @@ def test_b11_one_client_across_successive_event_loops(threaded: Recorder, loop_p
     assert loop_problems == []
 
 
-def test_b11_module_level_calls_across_three_event_loops(threaded: Recorder, loop_problems: list[str]) -> None:
+def test_b11_module_level_calls_across_three_event_loops(
+    threaded: Recorder, loop_problems: list[str]
+) -> None:
     configure(access_token="tr_dev_global", base_url=threaded.url)
 
     async def retrieve(run_id: str) -> str:
@@ -68,7 +76,9 @@ def test_b11_module_level_calls_across_three_event_loops(threaded: Recorder, loo
     assert loop_problems == []
 
 
-def test_a_loop_closed_without_shutting_down_async_generators(threaded: Recorder, loop_problems: list[str]) -> None:
+def test_a_loop_closed_without_shutting_down_async_generators(
+    threaded: Recorder, loop_problems: list[str]
+) -> None:
     client = AsyncTriggerClient(access_token="tr_dev_k", base_url=threaded.url)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(client.runs.retrieve("run_1"))
@@ -95,7 +105,9 @@ def test_p1_unclosed_clients_on_short_lived_loops_never_touch_a_dead_loop(
     assert loop_problems == []
 
 
-async def test_b12_sessions_are_lazy_closed_once_and_closed_clients_refuse(loop_problems: list[str]) -> None:
+async def test_b12_sessions_are_lazy_closed_once_and_closed_clients_refuse(
+    loop_problems: list[str],
+) -> None:
     async with Recorder() as rec:
         async with AsyncTriggerClient(access_token="tr_dev_k", base_url=rec.url) as c:
             await c.runs.retrieve("run_1")

@@ -27,7 +27,12 @@ def page(ids: list[str], **pagination: str) -> Answer:
 async def test_b18_auto_pagination_keeps_every_filter() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
         rec.script("GET", "/api/v1/runs", page(["r1", "r2"], next="cur_1"), page(["r3", "r4"]))
-        ids = [r.id async for r in client.runs.list(status=["COMPLETED", "FAILED"], task_identifier="send-email", limit=2)]
+        ids = [
+            r.id
+            async for r in client.runs.list(
+                status=["COMPLETED", "FAILED"], task_identifier="send-email", limit=2
+            )
+        ]
     assert ids == ["r1", "r2", "r3", "r4"]
     assert [s.query for s in rec.seen] == [
         "filter%5Bstatus%5D=COMPLETED%2CFAILED&filter%5BtaskIdentifier%5D=send-email&page%5Bsize%5D=2",
@@ -55,7 +60,9 @@ async def test_moving_backwards_drops_the_after_cursor() -> None:
 
 async def test_iter_pages_and_page_objects() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
-        rec.script("GET", "/api/v1/runs", page(["a"], next="n1"), page(["b"], next="n2"), page(["c"]))
+        rec.script(
+            "GET", "/api/v1/runs", page(["a"], next="n1"), page(["b"], next="n2"), page(["c"])
+        )
         pages = [p async for p in client.runs.list().iter_pages()]
     assert [[r.id for r in p.data] for p in pages] == [["a"], ["b"], ["c"]]
     assert pages[0].data[0].env.name == "dev"
@@ -100,14 +107,29 @@ async def test_retrieve_by_handle_cancel_replay_reschedule() -> None:
         assert run.id == handle.id and run.is_completed
         assert await client.runs.cancel("run 1/x") == "run 1/x"
         assert await client.runs.replay("run_1") == "run_replayed"
-        assert await client.runs.replay("run_1", payload={"when": datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)}, tags=["r"]) == "run_replayed"
-        assert await client.runs.replay("run_1", payload={"a": 1}, payload_type="application/json") == "run_replayed"
+        assert (
+            await client.runs.replay(
+                "run_1",
+                payload={"when": datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)},
+                tags=["r"],
+            )
+            == "run_replayed"
+        )
+        assert (
+            await client.runs.replay("run_1", payload={"a": 1}, payload_type="application/json")
+            == "run_replayed"
+        )
         rescheduled = await client.runs.reschedule("run_1", delay="1h")
-        await client.runs.reschedule("run_1", delay=datetime(2030, 1, 2, 3, 4, 5, 678999, tzinfo=timezone.utc))
+        await client.runs.reschedule(
+            "run_1", delay=datetime(2030, 1, 2, 3, 4, 5, 678999, tzinfo=timezone.utc)
+        )
         await client.runs.reschedule("run_1", delay=timedelta(minutes=5))
     assert rescheduled.status == "DELAYED"
     paths = [(s.method, s.raw_path) for s in rec.seen]
-    assert paths[1:3] == [("GET", f"/api/v3/runs/{handle.id}"), ("POST", "/api/v2/runs/run%201%2Fx/cancel")]
+    assert paths[1:3] == [
+        ("GET", f"/api/v3/runs/{handle.id}"),
+        ("POST", "/api/v2/runs/run%201%2Fx/cancel"),
+    ]
     assert rec.seen[3].body == b""
     assert rec.seen[4].body.decode() == (
         '{"payload":"{\\"json\\":{\\"when\\":\\"2030-01-02T03:04:05.678Z\\"},\\"meta\\":{\\"values\\":'
@@ -123,7 +145,9 @@ async def test_retrieve_by_handle_cancel_replay_reschedule() -> None:
 
 async def test_poll_until_completed() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
-        running = run_body("run_1", status="EXECUTING", isCompleted=False, isSuccess=False, isExecuting=True)
+        running = run_body(
+            "run_1", status="EXECUTING", isCompleted=False, isSuccess=False, isExecuting=True
+        )
         rec.script("GET", "/api/v3/runs/run_1", Answer(body=running), Answer(body=running))
         run = await client.runs.poll("run_1", poll_interval_ms=10)
         rec.script("GET", "/api/v3/runs/run_2", Answer(body=running), repeat=True)
@@ -137,17 +161,34 @@ async def test_poll_until_completed() -> None:
 async def test_presigned_packets_are_downloaded_and_failures_swallowed() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
         rec.script(
-            "GET", "/api/v3/runs/run_p",
-            Answer(body=run_body("run_p", payloadPresignedUrl=f"{rec.url}/store/p", outputPresignedUrl=f"{rec.url}/store/o")),
+            "GET",
+            "/api/v3/runs/run_p",
+            Answer(
+                body=run_body(
+                    "run_p",
+                    payloadPresignedUrl=f"{rec.url}/store/p",
+                    outputPresignedUrl=f"{rec.url}/store/o",
+                )
+            ),
         )
-        rec.script("GET", "/store/p", Answer(body='{"json":{"d":"2024-01-01T00:00:00.000Z"},"meta":{"values":{"d":["Date"]}}}', headers={"Content-Type": "application/super+json"}))
+        rec.script(
+            "GET",
+            "/store/p",
+            Answer(
+                body='{"json":{"d":"2024-01-01T00:00:00.000Z"},"meta":{"values":{"d":["Date"]}}}',
+                headers={"Content-Type": "application/super+json"},
+            ),
+        )
         rec.script("GET", "/store/o", Answer(status=500, body="boom"))
         run = await client.runs.retrieve("run_p")
     assert run.payload == {"d": datetime(2024, 1, 1, tzinfo=timezone.utc)}
     assert run.output is None
     downloads = [s for s in rec.seen if s.path.startswith("/store/")]
     assert len(downloads) == 2
-    assert all("authorization" not in s.headers and "x-trigger-request-idempotency-key" not in s.headers for s in downloads)
+    assert all(
+        "authorization" not in s.headers and "x-trigger-request-idempotency-key" not in s.headers
+        for s in downloads
+    )
 
 
 BAD_LIST: list[tuple[dict[str, Any], type[Exception], str]] = [
@@ -156,17 +197,27 @@ BAD_LIST: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"limit": 101}, InvalidArgumentError, "limit: must be between 1 and 100"),
     ({"env": "dev"}, InvalidArgumentError, "env: only applies with a project_ref"),
     ({"from_": datetime(2024, 1, 1)}, ValueError, "from_"),
-    ({"to": "yesterday"}, InvalidArgumentTypeError, "to: expected an aware datetime or epoch milliseconds"),
+    (
+        {"to": "yesterday"},
+        InvalidArgumentTypeError,
+        "to: expected an aware datetime or epoch milliseconds",
+    ),
     ({"machine": ["tiny"]}, InvalidArgumentError, "machine: 'tiny' is not one of"),
     ({"queue": {"type": "other", "name": "q"}}, InvalidArgumentError, "queue: expected QueueRef"),
     ({"is_test": "no"}, InvalidArgumentTypeError, "is_test: expected bool"),
-    ({"after": "a", "before": "b"}, InvalidArgumentError, "after: pass at most one of after / before"),
+    (
+        {"after": "a", "before": "b"},
+        InvalidArgumentError,
+        "after: pass at most one of after / before",
+    ),
     ({"tag": [1]}, InvalidArgumentTypeError, "tag: items must be str, got int"),
 ]
 
 
 @pytest.mark.parametrize(("arguments", "error", "message"), BAD_LIST)
-async def test_bad_list_arguments_raise_at_the_call(arguments: dict[str, Any], error: type[Exception], message: str) -> None:
+async def test_bad_list_arguments_raise_at_the_call(
+    arguments: dict[str, Any], error: type[Exception], message: str
+) -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
         with pytest.raises(error) as caught:
             client.runs.list(**arguments)
@@ -176,13 +227,25 @@ async def test_bad_list_arguments_raise_at_the_call(arguments: dict[str, Any], e
 
 BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
     ("retrieve", ("",), {}, InvalidArgumentError, "run_id: must not be empty"),
-    ("retrieve", (42,), {}, InvalidArgumentTypeError, "run_id: expected a run id or an object with an id"),
+    (
+        "retrieve",
+        (42,),
+        {},
+        InvalidArgumentTypeError,
+        "run_id: expected a run id or an object with an id",
+    ),
     ("cancel", (None,), {}, InvalidArgumentTypeError, "run_id"),
     ("replay", ("run_1",), {"payload_type": "text/plain"}, InvalidArgumentError, "payload_type"),
     ("replay", ("run_1",), {"machine": "xl"}, InvalidArgumentError, "machine"),
     ("reschedule", ("run_1",), {"delay": None}, InvalidArgumentError, "delay: is required"),
     ("reschedule", ("run_1",), {"delay": datetime(2030, 1, 1)}, ValueError, "delay"),
-    ("poll", ("run_1",), {"poll_interval_ms": -1}, InvalidArgumentError, "poll_interval_ms: must be >= 0"),
+    (
+        "poll",
+        ("run_1",),
+        {"poll_interval_ms": -1},
+        InvalidArgumentError,
+        "poll_interval_ms: must be >= 0",
+    ),
 ]
 
 

@@ -35,14 +35,18 @@ async def trigger(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], Any, Recor
 
 
 async def test_minimal_trigger_body_and_handle() -> None:
-    body, handle, rec = await trigger("my-task", {"hello": "world", "when": datetime(2024, 5, 1, tzinfo=timezone.utc)})
+    _, handle, rec = await trigger(
+        "my-task", {"hello": "world", "when": datetime(2024, 5, 1, tzinfo=timezone.utc)}
+    )
     assert rec.seen[0].body == (
         b'{"payload":"{\\"json\\":{\\"hello\\":\\"world\\",\\"when\\":\\"2024-05-01T00:00:00.000Z\\"},'
         b'\\"meta\\":{\\"values\\":{\\"when\\":[\\"Date\\"]}}}","options":'
         b'{"payloadType":"application/super+json","payloadSize":96}}'
     )
     assert rec.seen[0].raw_path == "/api/v1/tasks/my-task/trigger"
-    assert handle.id == "run_0001" and handle.task_identifier == "my-task" and handle.is_cached is None
+    assert (
+        handle.id == "run_0001" and handle.task_identifier == "my-task" and handle.is_cached is None
+    )
     header, claims = decode_unverified(handle.public_access_token)
     assert header == {"alg": "HS256"}
     assert list(claims) == ["scopes", "iss", "aud", "exp", "iat"]
@@ -99,18 +103,27 @@ async def test_no_payload_and_python_values() -> None:
         sku_code: str
 
     body, _, _ = await trigger(
-        "t", {"order": Order(7, datetime(2024, 1, 1, 12, tzinfo=timezone.utc)), "lines": [Line("A-1")]}
+        "t",
+        {"order": Order(7, datetime(2024, 1, 1, 12, tzinfo=timezone.utc)), "lines": [Line("A-1")]},
     )
     assert json.loads(body["payload"]) == {
-        "json": {"order": {"order_id": 7, "created_at": "2024-01-01T12:00:00.000Z"}, "lines": [{"sku_code": "A-1"}]},
+        "json": {
+            "order": {"order_id": 7, "created_at": "2024-01-01T12:00:00.000Z"},
+            "lines": [{"sku_code": "A-1"}],
+        },
         "meta": {"values": {"order.created_at": ["Date"]}},
     }
 
 
 async def test_durations_and_tags_forms() -> None:
     body, _, _ = await trigger(
-        "t", 1, delay=timedelta(minutes=90), ttl=timedelta(hours=1), idempotency_key_ttl=timedelta(days=1),
-        tags="single", max_duration=timedelta(seconds=30),
+        "t",
+        1,
+        delay=timedelta(minutes=90),
+        ttl=timedelta(hours=1),
+        idempotency_key_ttl=timedelta(days=1),
+        tags="single",
+        max_duration=timedelta(seconds=30),
     )
     options = body["options"]
     assert options["delay"] == "5400s" and options["ttl"] == 3600
@@ -124,7 +137,10 @@ async def test_idempotency_key_forms() -> None:
     assert body["options"]["idempotencyKeyOptions"] == {"key": "user-42-welcome", "scope": "run"}
     hashed = "a" * 64
     body, _, _ = await trigger("t", 1, idempotency_key=hashed)
-    assert body["options"]["idempotencyKey"] == hashed and "idempotencyKeyOptions" not in body["options"]
+    assert (
+        body["options"]["idempotencyKey"] == hashed
+        and "idempotencyKeyOptions" not in body["options"]
+    )
     made = create("k", scope="global")
     assert isinstance(made, IdempotencyKey) and made == hashlib.sha256(b"k").hexdigest()
     body, _, _ = await trigger("t", 1, idempotency_key=made)
@@ -143,18 +159,30 @@ async def test_task_ids_are_encoded_as_one_path_segment() -> None:
 async def test_server_token_and_cached_flag_are_returned_verbatim() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
         rec.script(
-            "POST", "/api/v1/tasks/t/trigger",
-            Answer(body={"id": "run_existing", "isCached": True}, headers={"x-trigger-jwt": "server-token"}),
+            "POST",
+            "/api/v1/tasks/t/trigger",
+            Answer(
+                body={"id": "run_existing", "isCached": True},
+                headers={"x-trigger-jwt": "server-token"},
+            ),
         )
         handle = await client.tasks.trigger("t", 1)
-    assert (handle.id, handle.is_cached, handle.public_access_token) == ("run_existing", True, "server-token")
+    assert (handle.id, handle.is_cached, handle.public_access_token) == (
+        "run_existing",
+        True,
+        "server-token",
+    )
 
 
 async def test_local_token_uses_server_claims_and_per_call_expiry() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
         rec.script(
-            "POST", "/api/v1/tasks/t/trigger",
-            Answer(body={"id": "run_1"}, headers={"x-trigger-jwt-claims": '{"sub":"env_1","pub":true,"scopes":["x"]}'}),
+            "POST",
+            "/api/v1/tasks/t/trigger",
+            Answer(
+                body={"id": "run_1"},
+                headers={"x-trigger-jwt-claims": '{"sub":"env_1","pub":true,"scopes":["x"]}'},
+            ),
         )
         handle = await client.tasks.trigger(
             "t", 1, request_options=RequestOptions(public_access_token={"expiration_time": "2h"})
@@ -168,14 +196,34 @@ async def test_local_token_uses_server_claims_and_per_call_expiry() -> None:
 BAD_ARGUMENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"task": ""}, InvalidArgumentError, "task: must not be empty"),
     ({"task": 3}, InvalidArgumentTypeError, "task: expected a task id or a TaskRef, got int"),
-    ({"task": "a\ud800"}, ValueError, 'Invalid task id "a\\ud800": it contains characters that cannot be encoded'),
+    (
+        {"task": "a\ud800"},
+        ValueError,
+        'Invalid task id "a\\ud800": it contains characters that cannot be encoded',
+    ),
     ({"payload": {"when": datetime(2024, 1, 1)}}, ValueError, "payload.when: naive datetime"),
     ({"payload": {"b": b"x"}}, TypeError, "payload.b"),
-    ({"concurrency": ["a", "b", "c"]}, InvalidArgumentError, "The concurrency option accepts at most two named limits."),
-    ({"concurrency": [""]}, InvalidArgumentError, "The concurrency option takes limit names: non-empty strings."),
-    ({"concurrency": "bad name"}, InvalidArgumentError, 'Concurrency limit "bad name": names are 1-122 characters'),
+    (
+        {"concurrency": ["a", "b", "c"]},
+        InvalidArgumentError,
+        "The concurrency option accepts at most two named limits.",
+    ),
+    (
+        {"concurrency": [""]},
+        InvalidArgumentError,
+        "The concurrency option takes limit names: non-empty strings.",
+    ),
+    (
+        {"concurrency": "bad name"},
+        InvalidArgumentError,
+        'Concurrency limit "bad name": names are 1-122 characters',
+    ),
     ({"delay": datetime(2030, 1, 1)}, ValueError, "delay"),
-    ({"delay": timedelta(milliseconds=5)}, InvalidArgumentError, "delay: must be a non-negative whole number"),
+    (
+        {"delay": timedelta(milliseconds=5)},
+        InvalidArgumentError,
+        "delay: must be a non-negative whole number",
+    ),
     ({"delay": 5}, InvalidArgumentTypeError, "delay: expected a duration string"),
     ({"ttl": -1}, InvalidArgumentError, "ttl: must be >= 0"),
     ({"ttl": 1.5}, InvalidArgumentError, "ttl: must be a whole number"),
@@ -187,10 +235,22 @@ BAD_ARGUMENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"metadata": [1]}, InvalidArgumentTypeError, "metadata: expected a mapping, got list"),
     ({"metadata": {"when": datetime(2024, 1, 1, tzinfo=timezone.utc)}}, TypeError, "metadata.when"),
     ({"machine": "huge"}, InvalidArgumentError, "machine: must be one of"),
-    ({"idempotency_key_ttl": "2 hours"}, InvalidArgumentError, "idempotency_key_ttl: must look like"),
-    ({"idempotency_key": 5}, InvalidArgumentTypeError, "idempotency_key: expected a str or a sequence of str"),
+    (
+        {"idempotency_key_ttl": "2 hours"},
+        InvalidArgumentError,
+        "idempotency_key_ttl: must look like",
+    ),
+    (
+        {"idempotency_key": 5},
+        InvalidArgumentTypeError,
+        "idempotency_key: expected a str or a sequence of str",
+    ),
     ({"debounce": {"key": "k"}}, InvalidArgumentError, "debounce.delay"),
-    ({"request_options": {"retry": 1}}, InvalidArgumentTypeError, "request_options: expected RequestOptions"),
+    (
+        {"request_options": {"retry": 1}},
+        InvalidArgumentTypeError,
+        "request_options: expected RequestOptions",
+    ),
     ({"priority": float("nan")}, InvalidArgumentError, "priority: must be a finite number"),
 ]
 
