@@ -67,9 +67,7 @@ async def serve() -> tuple[web.AppRunner, str]:
 async def batches(call: object, calls: int, concurrency: int) -> float:
     started = time.perf_counter()
     for start in range(0, calls, concurrency):
-        await asyncio.gather(
-            *(call(f"run_{n}") for n in range(start, min(calls, start + concurrency)))
-        )  # type: ignore[operator]
+        await asyncio.gather(*(call(f"run_{n}") for n in range(start, min(calls, start + concurrency))))  # type: ignore[operator]
     return time.perf_counter() - started
 
 
@@ -106,9 +104,7 @@ async def main(calls: int, concurrency: int, rounds: int) -> None:
             sdk_times.append(await batches(sdk, calls, concurrency))
     await runner.cleanup()
     raw_best, sdk_best = min(raw_times), min(sdk_times)
-    print(
-        f"calls={calls} concurrency={concurrency} rounds={rounds} (best round; median in brackets)"
-    )
+    print(f"calls={calls} concurrency={concurrency} rounds={rounds} (best round; median in brackets)")
     for label, best, times in (
         ("raw aiohttp  ", raw_best, raw_times),
         ("trigger_async", sdk_best, sdk_times),

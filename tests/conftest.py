@@ -22,9 +22,7 @@ ENV_VARS = (
 )
 
 # The field reports' "fast retry config": 3 attempts, 10 ms x 2, capped at 100 ms.
-FAST_RETRY = RetryOptions(
-    max_attempts=3, min_timeout=0.01, factor=2, max_timeout=0.1, randomize=False
-)
+FAST_RETRY = RetryOptions(max_attempts=3, min_timeout=0.01, factor=2, max_timeout=0.1, randomize=False)
 FAST = RequestOptions(retry=FAST_RETRY)
 
 

@@ -102,9 +102,7 @@ class ReplayServer:
         )
         key = (request.method, _normalize(request.raw_path.split("?", 1)[0]))
         queue = self.answers.get(key)
-        answer = (
-            queue.popleft() if queue and len(queue) > 1 else queue[0] if queue else self.fallback
-        )
+        answer = queue.popleft() if queue and len(queue) > 1 else queue[0] if queue else self.fallback
         if answer.get("dropped"):
             assert request.transport is not None
             request.transport.close()
@@ -112,20 +110,11 @@ class ReplayServer:
         headers = {
             k: self._fill(v)
             for k, v in answer.get("headers", {}).items()
-            if k.lower()
-            not in {"content-length", "connection", "keep-alive", "date", "transfer-encoding"}
+            if k.lower() not in {"content-length", "connection", "keep-alive", "date", "transfer-encoding"}
         }
         payload = answer.get("body")
-        text = (
-            payload
-            if isinstance(payload, str)
-            else json.dumps(payload)
-            if payload is not None
-            else ""
-        )
-        return web.Response(
-            status=answer["status"], body=self._fill(text).encode(), headers=headers
-        )
+        text = payload if isinstance(payload, str) else json.dumps(payload) if payload is not None else ""
+        return web.Response(status=answer["status"], body=self._fill(text).encode(), headers=headers)
 
     def _fill(self, text: str) -> str:
         text = text.replace("{{epoch-ms}}", str(int(time.time() * 1000) + 1000))
@@ -258,11 +247,7 @@ def mask_uuids(values: list[str]) -> list[str]:
 
 
 def sdk_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        k: v
-        for k, v in headers.items()
-        if k not in TRANSPORT_HEADERS and k != "x-trigger-request-idempotency-key"
-    }
+    return {k: v for k, v in headers.items() if k not in TRANSPORT_HEADERS and k != "x-trigger-request-idempotency-key"}
 
 
 def iter_pairs(case: dict[str, Any], sent: list[Sent]) -> Iterator[tuple[dict[str, Any], Sent]]:

@@ -45,9 +45,7 @@ UNAUTHORIZED_PROBLEM = {
 class Api:
     """A thin HTTP helper bound to one emulator and one key."""
 
-    def __init__(
-        self, session: aiohttp.ClientSession, emu: Emulator | ThreadedEmulator, key: str
-    ) -> None:
+    def __init__(self, session: aiohttp.ClientSession, emu: Emulator | ThreadedEmulator, key: str) -> None:
         self.session = session
         self.emu = emu
         self.key = key
@@ -74,9 +72,7 @@ class Api:
             sent.setdefault("Content-Type", "application/json")
         # encoded=True: send the path and query exactly as written, without requoting.
         url = yarl.URL(self.emu.url + path, encoded=True)
-        async with self.session.request(
-            method, url, data=data, headers=sent, allow_redirects=False
-        ) as response:
+        async with self.session.request(method, url, data=data, headers=sent, allow_redirects=False) as response:
             raw = await response.read()
             try:
                 parsed: Any = json.loads(raw) if raw else None
@@ -96,9 +92,7 @@ class Api:
             body["payload"] = payload
         if options:
             body["options"] = options
-        return await self.request(
-            "POST", f"/api/v1/tasks/{task}/trigger", body=body, headers=headers
-        )
+        return await self.request("POST", f"/api/v1/tasks/{task}/trigger", body=body, headers=headers)
 
     async def trigger_id(self, task: str = "hello-world", **options: Any) -> str:
         status, body, _ = await self.trigger(task, **options)
@@ -156,9 +150,7 @@ LIMITED_ROUTES = [
 
 
 @pytest.mark.parametrize(("method", "path"), LIMITED_ROUTES)
-async def test_missing_authorization_gets_the_limiter_problem(
-    api: Api, method: str, path: str
-) -> None:
+async def test_missing_authorization_gets_the_limiter_problem(api: Api, method: str, path: str) -> None:
     status, body, headers = await api.request(method, path, body={}, auth=False)
     assert status == 401
     assert body == UNAUTHORIZED_PROBLEM
@@ -193,12 +185,8 @@ async def test_jwt_claims_is_not_rate_limited(api: Api) -> None:
         ("POST", "/api/v1/auth/jwt/claims", "Invalid or Missing API key"),
     ],
 )
-@pytest.mark.parametrize(
-    "key", ["tr_dev_", "tr_qa_abc", "sk_live_abc", "tr_dev_abc-def", "tr_pat_abc"]
-)
-async def test_malformed_keys_get_the_route_401(
-    api: Api, method: str, path: str, message: str, key: str
-) -> None:
+@pytest.mark.parametrize("key", ["tr_dev_", "tr_qa_abc", "sk_live_abc", "tr_dev_abc-def", "tr_pat_abc"])
+async def test_malformed_keys_get_the_route_401(api: Api, method: str, path: str, message: str, key: str) -> None:
     status, body, headers = await api.request(
         method, path, body={"delay": "1h"}, headers={"Authorization": f"Bearer {key}"}
     )
@@ -230,9 +218,7 @@ async def test_env_slugs_and_stage_keys_ignore_branch(api: Api, key: str, slug: 
     assert page["data"][0]["env"]["name"] == slug
     if slug != "dev":
         # Staging and production keys ignore the branch header.
-        status, _, _ = await client.request(
-            "GET", f"/api/v3/runs/{run_id}", headers={"x-trigger-branch": "feature"}
-        )
+        status, _, _ = await client.request("GET", f"/api/v3/runs/{run_id}", headers={"x-trigger-branch": "feature"})
         assert status == 200
 
 
@@ -242,16 +228,12 @@ async def test_preview_key_needs_a_branch(api: Api) -> None:
     assert (status, body) == (401, {"error": "x-trigger-branch header required for preview env"})
     status, body, _ = await preview.trigger()
     assert (status, body) == (401, {"error": "x-trigger-branch header required for preview env"})
-    status, body, _ = await preview.request(
-        "POST", "/api/v1/runs/run_x/reschedule", body={"delay": "1h"}
-    )
+    status, body, _ = await preview.request("POST", "/api/v1/runs/run_x/reschedule", body={"delay": "1h"})
     assert (status, body) == (401, {"error": "Invalid or missing API Key"})
     status, body, _ = await preview.request("POST", "/api/v1/auth/jwt/claims")
     assert (status, body) == (401, {"error": "Invalid or Missing API key"})
     # A ref prefix that is not a branch ref means "no branch".
-    status, body, _ = await preview.request(
-        "GET", "/api/v1/runs", headers={"x-trigger-branch": "refs/stash"}
-    )
+    status, body, _ = await preview.request("GET", "/api/v1/runs", headers={"x-trigger-branch": "refs/stash"})
     assert status == 401
 
 
@@ -284,13 +266,9 @@ async def test_preview_branches_are_separate_environments(api: Api) -> None:
 
 async def test_dev_branches(api: Api) -> None:
     root_run = await api.trigger_id()
-    status, body, _ = await api.request(
-        "GET", f"/api/v3/runs/{root_run}", headers={"x-trigger-branch": "default"}
-    )
+    status, body, _ = await api.request("GET", f"/api/v3/runs/{root_run}", headers={"x-trigger-branch": "default"})
     assert status == 200
-    status, body, _ = await api.request(
-        "GET", f"/api/v3/runs/{root_run}", headers={"x-trigger-branch": "my-branch"}
-    )
+    status, body, _ = await api.request("GET", f"/api/v3/runs/{root_run}", headers={"x-trigger-branch": "my-branch"})
     assert status == 404
     status, body, _ = await api.trigger(headers={"x-trigger-branch": "my-branch"})
     assert status == 200
@@ -319,9 +297,7 @@ async def test_public_access_token_from_trigger(api: Api) -> None:
     )
     status, body, _ = await with_token.request("POST", f"/api/v1/runs/{run_id}/replay")
     assert (status, body) == (401, {"error": "Invalid API key"})
-    status, body, _ = await with_token.request(
-        "POST", f"/api/v1/runs/{run_id}/reschedule", body={"delay": "1h"}
-    )
+    status, body, _ = await with_token.request("POST", f"/api/v1/runs/{run_id}/reschedule", body={"delay": "1h"})
     assert (status, body) == (401, {"error": "Invalid or missing API Key"})
     # Listing needs a type-level read grant.
     status, body, _ = await with_token.list()
@@ -352,31 +328,19 @@ async def test_public_access_tokens_signed_by_the_sdk(api: Api) -> None:
         return sign_hs256(payload, secret)
 
     async def get(tok: str, path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-        status, answer, _ = await api.request(
-            method, path, headers={"Authorization": f"Bearer {tok}"}, body=body
-        )
+        status, answer, _ = await api.request(method, path, headers={"Authorization": f"Bearer {tok}"}, body=body)
         return status, answer
 
     assert (await get(token(["read:runs"]), "/api/v1/runs"))[0] == 200
-    assert (await get(token(["read:tasks:task-a"]), "/api/v1/runs?filter[taskIdentifier]=task-a"))[
-        0
-    ] == 200
-    assert (
-        await get(token(["read:tasks:task-a"]), "/api/v1/runs?filter[taskIdentifier]=task-a,b")
-    )[0] == 403
+    assert (await get(token(["read:tasks:task-a"]), "/api/v1/runs?filter[taskIdentifier]=task-a"))[0] == 200
+    assert (await get(token(["read:tasks:task-a"]), "/api/v1/runs?filter[taskIdentifier]=task-a,b"))[0] == 403
     assert (await get(token(["read:tasks:task-a"]), f"/api/v3/runs/{run_id}"))[0] == 200
     assert (await get(token(["admin"]), f"/api/v3/runs/{run_id}"))[0] == 200
     assert (await get(token(["*:all"]), f"/api/v3/runs/{run_id}"))[0] == 200
     assert (await get(token(["admin:runs"]), f"/api/v3/runs/{run_id}"))[0] == 403
-    assert (await get(token(["write:runs:" + run_id]), f"/api/v2/runs/{run_id}/cancel", "POST"))[
-        0
-    ] == 200
-    assert (await get(token(["trigger:tasks:task-b"]), "/api/v1/tasks/task-b/trigger", "POST", {}))[
-        0
-    ] == 200
-    assert (await get(token(["trigger:tasks:task-b"]), "/api/v1/tasks/task-c/trigger", "POST", {}))[
-        0
-    ] == 403
+    assert (await get(token(["write:runs:" + run_id]), f"/api/v2/runs/{run_id}/cancel", "POST"))[0] == 200
+    assert (await get(token(["trigger:tasks:task-b"]), "/api/v1/tasks/task-b/trigger", "POST", {}))[0] == 200
+    assert (await get(token(["trigger:tasks:task-b"]), "/api/v1/tasks/task-c/trigger", "POST", {}))[0] == 403
     # Bad signature, expiry, issuer: "is invalid"; unknown subject: "Invalid Public Access Token".
     invalid = (401, {"error": "Public Access Token is invalid"})
     assert await get(token(["read:runs"], secret="tr_dev_wrong"), "/api/v1/runs") == invalid
@@ -449,8 +413,7 @@ async def test_rate_limit_token_bucket() -> None:
         assert 0 < body["secondsUntilReset"] <= 10
         assert body["detail"] == body["error"]
         assert body["detail"] == (
-            "Rate limit exceeded 0/750 requests remaining. "
-            f"Retry in {body['secondsUntilReset']} seconds."
+            f"Rate limit exceeded 0/750 requests remaining. Retry in {body['secondsUntilReset']} seconds."
         )
         # Another key of another environment has its own bucket.
         other = Api(session, emu, "tr_prod_other")
@@ -490,14 +453,10 @@ async def test_cors_on_cors_routes_only(api: Api) -> None:
     assert (status, body) == (200, {})
     assert headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert headers["Access-Control-Allow-Headers"] == "authorization"
-    _, _, headers = await api.request(
-        "GET", "/api/v1/runs", headers={"Origin": "https://app.example"}
-    )
+    _, _, headers = await api.request("GET", "/api/v1/runs", headers={"Origin": "https://app.example"})
     assert headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert headers["Access-Control-Expose-Headers"] == "x-trigger-jwt,x-trigger-jwt-claims"
-    _, _, headers = await api.request(
-        "POST", "/api/v2/runs/run_x/cancel", headers={"Origin": "https://a"}
-    )
+    _, _, headers = await api.request("POST", "/api/v2/runs/run_x/cancel", headers={"Origin": "https://a"})
     assert "Access-Control-Allow-Origin" not in headers
 
 
@@ -654,9 +613,7 @@ async def test_trigger_body_errors(api: Api) -> None:
         ),
     ]
     for data, status, expected in cases:
-        got_status, got, _ = await api.request(
-            "POST", url, data=data, headers={"Content-Type": "application/json"}
-        )
+        got_status, got, _ = await api.request("POST", url, data=data, headers={"Content-Type": "application/json"})
         assert (got_status, got) == (status, expected), data
     # A store payload with a path is fine.
     status, _, _ = await api.request(
@@ -687,9 +644,7 @@ async def test_trigger_header_errors(api: Api) -> None:
     }
     status, body, _ = await api.trigger(headers={"x-trigger-engine-version": "V3"})
     assert status == 400
-    assert (
-        body["details"][0]["message"] == "Invalid enum value. Expected 'V1' | 'V2', received 'V3'"
-    )
+    assert body["details"][0]["message"] == "Invalid enum value. Expected 'V1' | 'V2', received 'V3'"
     assert body["details"][0]["path"] == ["x-trigger-engine-version"]
 
 
@@ -776,9 +731,7 @@ async def test_trigger_options_are_stored(api: Api) -> None:
 
 
 async def test_unknown_fields_are_stripped_not_rejected(api: Api) -> None:
-    status, _, _ = await api.request(
-        "POST", "/api/v1/tasks/t/trigger", body={"options": {"nope": 1}, "extra": True}
-    )
+    status, _, _ = await api.request("POST", "/api/v1/tasks/t/trigger", body={"options": {"nope": 1}, "extra": True})
     assert status == 200
 
 
@@ -812,9 +765,7 @@ async def test_idempotency_key_dedupes_per_task(api: Api) -> None:
 
 async def test_idempotency_header_beats_body(api: Api) -> None:
     first = await api.trigger_id(idempotencyKey="body-key")
-    status, body, _ = await api.trigger(
-        headers={"idempotency-key": "header-key"}, idempotencyKey="body-key"
-    )
+    status, body, _ = await api.trigger(headers={"idempotency-key": "header-key"}, idempotencyKey="body-key")
     assert status == 200
     assert body["isCached"] is False
     _, again, _ = await api.trigger(headers={"idempotency-key": "header-key"})
@@ -822,9 +773,7 @@ async def test_idempotency_header_beats_body(api: Api) -> None:
     assert body["id"] != first
 
 
-@pytest.mark.parametrize(
-    "status", ["COMPLETED_WITH_ERRORS", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT", "INTERRUPTED"]
-)
+@pytest.mark.parametrize("status", ["COMPLETED_WITH_ERRORS", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT", "INTERRUPTED"])
 async def test_failed_runs_release_their_key(api: Api, status: str) -> None:
     first = await api.trigger_id(idempotencyKey="k")
     api.emu.start_run(first)
@@ -1042,9 +991,7 @@ async def test_lifecycle_controls(api: Api) -> None:
         ("TIMED_OUT", "TIMED_OUT", "TIMED_OUT", None),
     ],
 )
-async def test_status_vocabulary(
-    api: Api, internal: str, new: str, legacy: str, flag: str | None
-) -> None:
+async def test_status_vocabulary(api: Api, internal: str, new: str, legacy: str, flag: str | None) -> None:
     run_id = await api.trigger_id()
     api.emu.set_run_status(run_id, internal)
     new_run = await api.retrieve(run_id)
@@ -1101,9 +1048,7 @@ async def test_list_defaults_and_cursor_round_trip(api: Api) -> None:
     _, back, _ = await api.list(f"page[size]=7&page[before]={third['pagination']['previous']}")
     assert [r["id"] for r in back["data"]] == [r["id"] for r in second["data"]]
     assert set(back["pagination"]) == {"next", "previous"}
-    _, back_to_first, _ = await api.list(
-        f"page[size]=7&page[before]={back['pagination']['previous']}"
-    )
+    _, back_to_first, _ = await api.list(f"page[size]=7&page[before]={back['pagination']['previous']}")
     assert [r["id"] for r in back_to_first["data"]] == [r["id"] for r in first["data"]]
     assert "previous" not in back_to_first["pagination"]
     # When both cursors are given, `before` wins.
@@ -1165,9 +1110,7 @@ async def test_list_filter_errors(api: Api) -> None:
     status, body, _ = await api.list("filter[machine]=huge")
     assert body["details"][0]["message"] == "Invalid machine values: huge"
     # Legacy names are accepted as filters.
-    assert (await api.list("filter[status]=FROZEN,REATTEMPTING,INTERRUPTED,WAITING_FOR_DEPLOY"))[
-        0
-    ] == 200
+    assert (await api.list("filter[status]=FROZEN,REATTEMPTING,INTERRUPTED,WAITING_FOR_DEPLOY"))[0] == 200
 
 
 async def test_list_filters(api: Api) -> None:
@@ -1195,9 +1138,7 @@ async def test_list_filters(api: Api) -> None:
     now = _now_ms()
     assert await ids(f"filter[createdAt][from]={now + 60_000}") == []
     assert await ids(f"filter[createdAt][to]={now - 60_000}") == []
-    assert await ids(
-        f"filter[createdAt][from]={now - 60_000}&filter[createdAt][to]={now + 60_000}"
-    ) == [c, b, a]
+    assert await ids(f"filter[createdAt][from]={now - 60_000}&filter[createdAt][to]={now + 60_000}") == [c, b, a]
     iso_from = datetime.fromtimestamp((now - 60_000) / 1000, timezone.utc).isoformat()
     assert await ids("filter[createdAt][from]=" + iso_from.replace("+", "%2B")) == [c, b, a]
     # The implicit window is 7 days.
@@ -1313,9 +1254,7 @@ async def test_replay(api: Api) -> None:
 async def test_reschedule(api: Api) -> None:
     run_id = await api.trigger_id(delay="1h")
     future = (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    status, body, _ = await api.request(
-        "POST", f"/api/v1/runs/{run_id}/reschedule", body={"delay": future}
-    )
+    status, body, _ = await api.request("POST", f"/api/v1/runs/{run_id}/reschedule", body={"delay": future})
     assert status == 200
     assert body["id"] == run_id and body["status"] == "DELAYED" and body["delayedUntil"] == future
     assert body["relatedRuns"] == {"children": []} and "attemptCount" in body
@@ -1343,19 +1282,14 @@ async def test_reschedule(api: Api) -> None:
             run_id,
             {"delay": 5},
             400,
-            {
-                "error": "Invalid delay: "
-                "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
-            },
+            {"error": "Invalid delay: Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"},
         ),
         (run_id, {}, 400, {"error": "Invalid request body"}),
         (run_id, {"delay": {}}, 400, {"error": "Invalid request body"}),
         ("run_unknown", {"delay": "1h"}, 404, {"error": "Run not found"}),
     ]
     for target, request, want_status, want_body in cases:
-        got_status, got, _ = await api.request(
-            "POST", f"/api/v1/runs/{target}/reschedule", body=request
-        )
+        got_status, got, _ = await api.request("POST", f"/api/v1/runs/{target}/reschedule", body=request)
         assert (got_status, got) == (want_status, want_body), request
     status, body, _ = await api.request(
         "POST",
@@ -1366,9 +1300,7 @@ async def test_reschedule(api: Api) -> None:
     assert (status, body) == (400, {"error": "Invalid request body"})
     # A delayed run whose time has come is queued and can no longer be rescheduled.
     api.emu.advance_time(4 * 86400)
-    status, body, _ = await api.request(
-        "POST", f"/api/v1/runs/{run_id}/reschedule", body={"delay": "1h"}
-    )
+    status, body, _ = await api.request("POST", f"/api/v1/runs/{run_id}/reschedule", body={"delay": "1h"})
     assert (status, body) == (400, {"error": "Cannot reschedule a run that is not delayed"})
 
 

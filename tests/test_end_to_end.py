@@ -29,13 +29,9 @@ FAST = RequestOptions(retry=RetryOptions(max_attempts=2, min_timeout=0.01))
 async def test_run_lifecycle_through_the_emulator() -> None:
     async with (
         Emulator() as emu,
-        AsyncTriggerClient(
-            access_token=emu.dev_key, base_url=emu.url, request_options=FAST
-        ) as client,
+        AsyncTriggerClient(access_token=emu.dev_key, base_url=emu.url, request_options=FAST) as client,
     ):
-        handle = await client.tasks.trigger(
-            "hello", {"n": 1}, tags=["b", "a"], idempotency_key="once"
-        )
+        handle = await client.tasks.trigger("hello", {"n": 1}, tags=["b", "a"], idempotency_key="once")
         again = await client.tasks.trigger("hello", {"n": 2}, idempotency_key="once")
         assert again.id == handle.id and again.is_cached is True and handle.is_cached is False
         run = await client.runs.retrieve(handle)
@@ -59,9 +55,7 @@ async def test_run_lifecycle_through_the_emulator() -> None:
         assert (await client.runs.retrieve(replayed)).status == "CANCELED"
 
         delayed = await client.tasks.trigger("later", None, delay="1h")
-        moved = await client.runs.reschedule(
-            delayed, delay=datetime.now(timezone.utc) + timedelta(hours=2)
-        )
+        moved = await client.runs.reschedule(delayed, delay=datetime.now(timezone.utc) + timedelta(hours=2))
         assert moved.status == "DELAYED" and moved.delayed_until is not None
         with pytest.raises(BadRequestError, match="Cannot reschedule a run that is not delayed"):
             await client.runs.reschedule(handle, delay="1h")
@@ -91,19 +85,13 @@ async def _eleven_tags(client: AsyncTriggerClient) -> None:
 
 async def test_b03_preview_key_without_branch_gets_the_servers_401() -> None:
     async with Emulator() as emu:
-        async with AsyncTriggerClient(
-            access_token=emu.preview_key, base_url=emu.url, preview_branch=""
-        ) as bare:
+        async with AsyncTriggerClient(access_token=emu.preview_key, base_url=emu.url, preview_branch="") as bare:
             with pytest.raises(AuthenticationError) as caught:
                 await bare.runs.list()
         assert str(caught.value) == "x-trigger-branch header required for preview env"
         async with (
-            AsyncTriggerClient(
-                access_token=emu.preview_key, base_url=emu.url, preview_branch="signup-flow"
-            ) as branch,
-            AsyncTriggerClient(
-                access_token=emu.preview_key, base_url=emu.url, preview_branch="other"
-            ) as other,
+            AsyncTriggerClient(access_token=emu.preview_key, base_url=emu.url, preview_branch="signup-flow") as branch,
+            AsyncTriggerClient(access_token=emu.preview_key, base_url=emu.url, preview_branch="other") as other,
         ):
             mine = await branch.tasks.trigger("send-email", {"to": "a@example.com"})
             assert [r.id async for r in branch.runs.list()] == [mine.id]
@@ -131,21 +119,15 @@ async def test_pagination_walks_every_run_once_with_filters() -> None:
 async def test_demo_shows_both_clients_and_no_cross_talk() -> None:
     async with Emulator() as emu:
         async with (
-            AsyncTriggerClient(
-                access_token=emu.prod_key, base_url=emu.url, preview_branch=""
-            ) as prod,
-            AsyncTriggerClient(
-                access_token=emu.preview_key, base_url=emu.url, preview_branch="signup-flow"
-            ) as preview,
+            AsyncTriggerClient(access_token=emu.prod_key, base_url=emu.url, preview_branch="") as prod,
+            AsyncTriggerClient(access_token=emu.preview_key, base_url=emu.url, preview_branch="signup-flow") as preview,
         ):
             out = io.StringIO()
             assert await run_demo(prod, preview, out=out)
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["client", "environment", "run", "id", "task", "status"]
     rows = [line.split() for line in lines[2:8]]
-    assert [(r[0], r[1]) for r in rows] == [("production", "prod")] * 3 + [
-        ("preview", "preview")
-    ] * 3
+    assert [(r[0], r[1]) for r in rows] == [("production", "prod")] * 3 + [("preview", "preview")] * 3
     assert all(r[2] == "(signup-flow)" for r in rows[3:])
     assert lines[-1] == "3 + 3 runs triggered; each client saw exactly its own runs: no cross-talk"
 
@@ -168,9 +150,7 @@ def test_demo_command_runs_against_the_embedded_emulator() -> None:
 def test_pytest_fixture_emulator_serves_several_event_loops(
     trigger_emulator: ThreadedEmulator,
 ) -> None:
-    client = AsyncTriggerClient(
-        access_token=trigger_emulator.dev_key, base_url=trigger_emulator.url
-    )
+    client = AsyncTriggerClient(access_token=trigger_emulator.dev_key, base_url=trigger_emulator.url)
     first = asyncio.run(client.tasks.trigger("t", 1))
     run = asyncio.run(client.runs.retrieve(first))
     asyncio.run(client.aclose())

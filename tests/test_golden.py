@@ -32,9 +32,7 @@ from .golden import (
     sdk_headers,
 )
 
-pytestmark = pytest.mark.skipif(
-    not golden_available(), reason="shared/conformance/golden is not beside the repository"
-)
+pytestmark = pytest.mark.skipif(not golden_available(), reason="shared/conformance/golden is not beside the repository")
 
 REQUEST_OPTION_KEYS = {"retry", "additionalHeaders"}
 
@@ -58,9 +56,7 @@ async def _call(client: Any, namespace: str, method: str, args: list[Any]) -> An
         project = rest.pop(0) if rest and isinstance(rest[0], str) else None
         params = rest.pop(0) if rest and not _looks_like_request_options(rest[0]) else None
         ro = request_options_of(rest[0]) if rest else None
-        pager = client.runs.list(
-            *([project] if project else []), **kwargs_of(params), request_options=ro
-        )
+        pager = client.runs.list(*([project] if project else []), **kwargs_of(params), request_options=ro)
         return await pager
     if namespace == "runs" and method == "replay":
         body = args[1] if len(args) > 1 else None
@@ -82,16 +78,12 @@ def _assert_same_requests(
     for recorded, ours in iter_pairs(case, sent):
         assert ours.method == recorded["method"]
         assert ours.raw_query == recorded["raw_query"], recorded["path"]
-        expected = {
-            k: v for k, v in sdk_headers(recorded["headers"]).items() if k not in skip_headers
-        }
+        expected = {k: v for k, v in sdk_headers(recorded["headers"]).items() if k not in skip_headers}
         actual = {k: v for k, v in sdk_headers(ours.headers).items() if k not in skip_headers}
         assert actual == expected, recorded["path"]
         recorded_keys.append(recorded["headers"].get("x-trigger-request-idempotency-key", "-"))
         our_keys.append(ours.headers.get("x-trigger-request-idempotency-key", "-"))
-        if recorded["body_encoding"] == "json" and not recorded["path"].startswith(
-            "/__objectstore"
-        ):
+        if recorded["body_encoding"] == "json" and not recorded["path"].startswith("/__objectstore"):
             assert json.loads(ours.body) == recorded["body_json"], recorded["path"]
         elif recorded["body_encoding"] == "empty":
             assert ours.body == b""
@@ -109,11 +101,7 @@ def _assert_same_outcome(case: dict[str, Any], outcome: Any) -> None:
             assert got_id == result["id"]
         if isinstance(result, dict) and result.get("$class") == "CursorPage":
             assert [r.id for r in outcome.data] == [r["id"] for r in result["data"]]
-        if (
-            isinstance(result, dict)
-            and "publicAccessToken" in result
-            and result["publicAccessToken"] != "{{jwt#1}}"
-        ):
+        if isinstance(result, dict) and "publicAccessToken" in result and result["publicAccessToken"] != "{{jwt#1}}":
             assert outcome.public_access_token == result["publicAccessToken"]
         return
     error = expected["error"]
@@ -124,17 +112,13 @@ def _assert_same_outcome(case: dict[str, Any], outcome: Any) -> None:
     assert str(outcome).startswith(error["message"]) or error["message"] in str(outcome)
 
 
-async def _run_single(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> tuple[dict[str, Any], list[Sent], Any]:
+async def _run_single(name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], list[Sent], Any]:
     case = load(name)
     call = case["call"]
     async with Replay(case) as replay:
         for key, value in (call.get("env") or {}).items():
             monkeypatch.setenv(key, replay.url(value))
-        async with AsyncTriggerClient(
-            **client_kwargs(call["clients"][0]["config"], replay)
-        ) as client:
+        async with AsyncTriggerClient(**client_kwargs(call["clients"][0]["config"], replay)) as client:
             try:
                 outcome = await _call(client, call["namespace"], call["method"], call["args"])
             except errors.TriggerError as error:
@@ -265,22 +249,15 @@ async def test_env_is_read_at_construction_not_per_call(monkeypatch: pytest.Monk
         async with client:
             await client.runs.retrieve("run_1234")
     recorded = case["requests"][0]
-    assert (
-        recorded["server"] == "A"
-        and recorded["headers"]["authorization"] == "Bearer tr_dev_env_at_call_time"
-    )
-    assert [(s.server, s.headers["authorization"]) for s in replay.sent] == [
-        ("A", "Bearer tr_dev_env_at_construction")
-    ]
+    assert recorded["server"] == "A" and recorded["headers"]["authorization"] == "Bearer tr_dev_env_at_call_time"
+    assert [(s.server, s.headers["authorization"]) for s in replay.sent] == [("A", "Bearer tr_dev_env_at_construction")]
 
 
 async def test_configure_does_not_reach_an_instance(monkeypatch: pytest.MonkeyPatch) -> None:
     case = load("isolation_configure_global_vs_client")
     async with Replay(case) as replay:
         trigger_async.configure(access_token="tr_dev_global_configure_key", base_url=replay.b.url)
-        async with AsyncTriggerClient(
-            **client_kwargs(case["call"]["clients"][0]["config"], replay)
-        ) as client:
+        async with AsyncTriggerClient(**client_kwargs(case["call"]["clients"][0]["config"], replay)) as client:
             await client.runs.retrieve("run_client")
         await trigger_async.runs.retrieve("run_global")
         await trigger_async.aclose()
@@ -291,9 +268,7 @@ async def test_with_auth_in_a_configured_process(monkeypatch: pytest.MonkeyPatch
     case = load("auth_with_auth_in_configured_process")
     async with Replay(case) as replay:
         trigger_async.configure(access_token="tr_dev_global_configure_key", base_url=replay.a.url)
-        async with AsyncTriggerClient(
-            **client_kwargs(case["call"]["clients"][0]["config"], replay)
-        ) as client:
+        async with AsyncTriggerClient(**client_kwargs(case["call"]["clients"][0]["config"], replay)) as client:
             await trigger_async.runs.retrieve("run_before")
             async with trigger_async.auth.with_auth(access_token="tr_dev_with_auth_scoped"):
                 await trigger_async.runs.retrieve("run_inside")

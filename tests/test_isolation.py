@@ -29,10 +29,7 @@ from .recorder import Answer, Recorder, run_body
 
 
 def auth_of(rec: Recorder) -> list[tuple[str, str | None, str | None]]:
-    return [
-        (s.path, s.headers.get("authorization"), s.headers.get("x-trigger-branch"))
-        for s in rec.seen
-    ]
+    return [(s.path, s.headers.get("authorization"), s.headers.get("x-trigger-branch")) for s in rec.seen]
 
 
 # -- describe("TriggerClient") -------------------------------------------------------------
@@ -69,9 +66,7 @@ async def test_uses_the_instance_access_token_and_preview_branch() -> None:
             access_token="tr_preview_instance_token", preview_branch="signup-flow", base_url=rec.url
         ) as client:
             await client.runs.retrieve("run_abc")
-    assert auth_of(rec) == [
-        ("/api/v3/runs/run_abc", "Bearer tr_preview_instance_token", "signup-flow")
-    ]
+    assert auth_of(rec) == [("/api/v3/runs/run_abc", "Bearer tr_preview_instance_token", "signup-flow")]
 
 
 async def test_env_fills_missing_fields_but_explicit_values_win(
@@ -81,13 +76,9 @@ async def test_env_fills_missing_fields_but_explicit_values_win(
         monkeypatch.setenv("TRIGGER_SECRET_KEY", "tr_dev_env_token")
         monkeypatch.setenv("TRIGGER_PREVIEW_BRANCH", "env-branch")
         monkeypatch.setenv("TRIGGER_API_URL", rec.url)
-        explicit = AsyncTriggerClient(
-            access_token="tr_dev_explicit", preview_branch="explicit-branch"
-        )
+        explicit = AsyncTriggerClient(access_token="tr_dev_explicit", preview_branch="explicit-branch")
         from_env = AsyncTriggerClient()
-        await asyncio.gather(
-            explicit.runs.retrieve("run_explicit"), from_env.runs.retrieve("run_env")
-        )
+        await asyncio.gather(explicit.runs.retrieve("run_explicit"), from_env.runs.retrieve("run_env"))
         await explicit.aclose()
         await from_env.aclose()
     assert sorted(auth_of(rec)) == [
@@ -116,9 +107,7 @@ async def test_keeps_two_concurrent_instances_isolated() -> None:
     async with Recorder() as rec:
         async with (
             AsyncTriggerClient(access_token="tr_prod_key", base_url=rec.url) as prod,
-            AsyncTriggerClient(
-                access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url
-            ) as preview,
+            AsyncTriggerClient(access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url) as preview,
         ):
             await asyncio.gather(
                 prod.runs.retrieve("run_a"),
@@ -195,9 +184,7 @@ async def test_parallel_with_auth_calls_do_not_stomp_on_each_other() -> None:
             await other.wait()
             seen[name] = module_config().access_token
 
-    await asyncio.gather(
-        scope("a", "tr_a", a_opened, b_opened), scope("b", "tr_b", b_opened, a_opened)
-    )
+    await asyncio.gather(scope("a", "tr_a", a_opened, b_opened), scope("b", "tr_b", b_opened, a_opened))
     assert seen == {"a": "tr_a", "b": "tr_b"}
     assert module_config().access_token == "tr_global"
 
@@ -213,9 +200,7 @@ async def test_b01_second_configure_wins_and_instances_never_touch_global_state(
         configure(access_token="tr_dev_second", preview_branch="branch-b", base_url=rec.url)
         await trigger_async.runs.retrieve("run_g")
         prod = AsyncTriggerClient(access_token="tr_prod_key", base_url=rec.url, preview_branch="")
-        prev = AsyncTriggerClient(
-            access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url
-        )
+        prev = AsyncTriggerClient(access_token="tr_preview_key", preview_branch="feature-x", base_url=rec.url)
         rec.seen.clear()
         await asyncio.gather(
             prod.runs.retrieve("run_a"),
@@ -298,9 +283,7 @@ async def test_b03_the_branch_header_goes_with_every_call(monkeypatch: pytest.Mo
         monkeypatch.setenv("TRIGGER_SECRET_KEY", "tr_preview_env")
         monkeypatch.setenv("TRIGGER_PREVIEW_BRANCH", "env-branch")
         c2 = AsyncTriggerClient(base_url=rec.url)
-        c3 = AsyncTriggerClient(
-            access_token="tr_preview_x", preview_branch="explicit", base_url=rec.url
-        )
+        c3 = AsyncTriggerClient(access_token="tr_preview_x", preview_branch="explicit", base_url=rec.url)
         monkeypatch.delenv("TRIGGER_PREVIEW_BRANCH")
         monkeypatch.delenv("TRIGGER_SECRET_KEY")
         await c2.runs.retrieve("run_2")
@@ -333,9 +316,7 @@ async def test_b03_the_branch_header_goes_with_every_call(monkeypatch: pytest.Mo
         ({}, None),
     ],
 )
-def test_branch_fallback_order(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None
-) -> None:
+def test_branch_fallback_order(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert AsyncTriggerClient().config.preview_branch == expected
@@ -361,9 +342,7 @@ async def test_b16_ambient_context_is_invisible_unless_inherited() -> None:
         async with task_context(run_id="run_parent", is_test=True):
             async with AsyncTriggerClient(access_token="tr_iso", base_url=rec.url) as iso:
                 await iso.tasks.trigger("child", {}, idempotency_key="order-42")
-            async with AsyncTriggerClient(
-                access_token="tr_inh", base_url=rec.url, inherit_context=True
-            ) as inh:
+            async with AsyncTriggerClient(access_token="tr_inh", base_url=rec.url, inherit_context=True) as inh:
                 await inh.tasks.trigger("child", {}, idempotency_key="order-42")
         iso_body, inh_body = (s.json() for s in rec.seen)
         iso_headers, inh_headers = (s.headers for s in rec.seen)
@@ -428,17 +407,11 @@ async def test_twenty_clients_five_hundred_calls_each_see_only_their_own_credent
             )
             for i in range(20)
         ]
-        calls = [
-            client.runs.retrieve(f"run_{i:02d}_{n:03d}")
-            for n in range(500)
-            for i, client in enumerate(clients)
-        ]
+        calls = [client.runs.retrieve(f"run_{i:02d}_{n:03d}") for n in range(500) for i, client in enumerate(clients)]
         results = await asyncio.gather(*calls)
         for client in clients:
             await client.aclose()
-    assert [r.id for r in results] == [
-        f"run_{i:02d}_{n:03d}" for n in range(500) for i in range(20)
-    ]
+    assert [r.id for r in results] == [f"run_{i:02d}_{n:03d}" for n in range(500) for i in range(20)]
     per_client: Counter[int] = Counter()
     for rec, odd in ((rec_a, True), (rec_b, False)):
         for seen in rec.seen:

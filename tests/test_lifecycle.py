@@ -33,20 +33,14 @@ def loop_problems(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
         yield problems
         gc.collect()
         problems.extend(str(w.message) for w in caught)
-        problems.extend(
-            r.getMessage()
-            for r in caplog.records
-            if r.name == "asyncio" and r.levelno >= logging.WARNING
-        )
+        problems.extend(r.getMessage() for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.WARNING)
 
 
 def _install_handler(errors: list[dict[str, Any]]) -> None:
     asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: errors.append(ctx))
 
 
-def test_b11_one_client_across_successive_event_loops(
-    threaded: Recorder, loop_problems: list[str]
-) -> None:
+def test_b11_one_client_across_successive_event_loops(threaded: Recorder, loop_problems: list[str]) -> None:
     client = AsyncTriggerClient(access_token="tr_dev_k", base_url=threaded.url)  # outside any loop
     errors: list[dict[str, Any]] = []
 
@@ -62,9 +56,7 @@ def test_b11_one_client_across_successive_event_loops(
     assert loop_problems == []
 
 
-def test_b11_module_level_calls_across_three_event_loops(
-    threaded: Recorder, loop_problems: list[str]
-) -> None:
+def test_b11_module_level_calls_across_three_event_loops(threaded: Recorder, loop_problems: list[str]) -> None:
     configure(access_token="tr_dev_global", base_url=threaded.url)
 
     async def retrieve(run_id: str) -> str:
@@ -76,9 +68,7 @@ def test_b11_module_level_calls_across_three_event_loops(
     assert loop_problems == []
 
 
-def test_a_loop_closed_without_shutting_down_async_generators(
-    threaded: Recorder, loop_problems: list[str]
-) -> None:
+def test_a_loop_closed_without_shutting_down_async_generators(threaded: Recorder, loop_problems: list[str]) -> None:
     client = AsyncTriggerClient(access_token="tr_dev_k", base_url=threaded.url)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(client.runs.retrieve("run_1"))

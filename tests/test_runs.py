@@ -28,10 +28,7 @@ async def test_b18_auto_pagination_keeps_every_filter() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
         rec.script("GET", "/api/v1/runs", page(["r1", "r2"], next="cur_1"), page(["r3", "r4"]))
         ids = [
-            r.id
-            async for r in client.runs.list(
-                status=["COMPLETED", "FAILED"], task_identifier="send-email", limit=2
-            )
+            r.id async for r in client.runs.list(status=["COMPLETED", "FAILED"], task_identifier="send-email", limit=2)
         ]
     assert ids == ["r1", "r2", "r3", "r4"]
     assert [s.query for s in rec.seen] == [
@@ -60,9 +57,7 @@ async def test_moving_backwards_drops_the_after_cursor() -> None:
 
 async def test_iter_pages_and_page_objects() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
-        rec.script(
-            "GET", "/api/v1/runs", page(["a"], next="n1"), page(["b"], next="n2"), page(["c"])
-        )
+        rec.script("GET", "/api/v1/runs", page(["a"], next="n1"), page(["b"], next="n2"), page(["c"]))
         pages = [p async for p in client.runs.list().iter_pages()]
     assert [[r.id for r in p.data] for p in pages] == [["a"], ["b"], ["c"]]
     assert pages[0].data[0].env.name == "dev"
@@ -115,14 +110,9 @@ async def test_retrieve_by_handle_cancel_replay_reschedule() -> None:
             )
             == "run_replayed"
         )
-        assert (
-            await client.runs.replay("run_1", payload={"a": 1}, payload_type="application/json")
-            == "run_replayed"
-        )
+        assert await client.runs.replay("run_1", payload={"a": 1}, payload_type="application/json") == "run_replayed"
         rescheduled = await client.runs.reschedule("run_1", delay="1h")
-        await client.runs.reschedule(
-            "run_1", delay=datetime(2030, 1, 2, 3, 4, 5, 678999, tzinfo=timezone.utc)
-        )
+        await client.runs.reschedule("run_1", delay=datetime(2030, 1, 2, 3, 4, 5, 678999, tzinfo=timezone.utc))
         await client.runs.reschedule("run_1", delay=timedelta(minutes=5))
     assert rescheduled.status == "DELAYED"
     paths = [(s.method, s.raw_path) for s in rec.seen]
@@ -145,9 +135,7 @@ async def test_retrieve_by_handle_cancel_replay_reschedule() -> None:
 
 async def test_poll_until_completed() -> None:
     async with Recorder() as rec, AsyncTriggerClient(access_token=KEY, base_url=rec.url) as client:
-        running = run_body(
-            "run_1", status="EXECUTING", isCompleted=False, isSuccess=False, isExecuting=True
-        )
+        running = run_body("run_1", status="EXECUTING", isCompleted=False, isSuccess=False, isExecuting=True)
         rec.script("GET", "/api/v3/runs/run_1", Answer(body=running), Answer(body=running))
         run = await client.runs.poll("run_1", poll_interval_ms=10)
         rec.script("GET", "/api/v3/runs/run_2", Answer(body=running), repeat=True)
@@ -186,8 +174,7 @@ async def test_presigned_packets_are_downloaded_and_failures_swallowed() -> None
     downloads = [s for s in rec.seen if s.path.startswith("/store/")]
     assert len(downloads) == 2
     assert all(
-        "authorization" not in s.headers and "x-trigger-request-idempotency-key" not in s.headers
-        for s in downloads
+        "authorization" not in s.headers and "x-trigger-request-idempotency-key" not in s.headers for s in downloads
     )
 
 

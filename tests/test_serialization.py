@@ -151,9 +151,7 @@ JSON_CASES: list[tuple[str, object, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [c[1:] for c in JSON_CASES], ids=[c[0] for c in JSON_CASES]
-)
+@pytest.mark.parametrize(("value", "expected"), [c[1:] for c in JSON_CASES], ids=[c[0] for c in JSON_CASES])
 def test_dumps_js_matches_node(value: object, expected: str) -> None:
     assert dumps_js(value) == expected
 
@@ -268,9 +266,7 @@ def test_dumps_js_full_trigger_body_example() -> None:
         ({"k": date(2024, 1, 1)}, "metadata", "metadata.k"),
     ],
 )
-def test_dumps_js_rejects_non_json_types_naming_the_path(
-    value: object, path: str, where: str
-) -> None:
+def test_dumps_js_rejects_non_json_types_naming_the_path(value: object, path: str, where: str) -> None:
     with pytest.raises(TypeError) as info:
         dumps_js(value, path)
     assert str(info.value).startswith(f"{where}: ")
@@ -467,8 +463,7 @@ SUPERJSON_CASES: list[tuple[str, object, str]] = [
     (
         "strings",
         {"k\u2028": 'é\x00\x1f"\\\x7f', "s": "\ud800", "pair": "😀", "tab": "\t\n\r\b\f\x0b"},
-        '{"json":{"k\u2028":"é\\u0000\\u001f\\"\\\\\x7f","s":"\\ud800","pair":"😀",'
-        '"tab":"\\t\\n\\r\\b\\f\\u000b"}}',
+        '{"json":{"k\u2028":"é\\u0000\\u001f\\"\\\\\x7f","s":"\\ud800","pair":"😀","tab":"\\t\\n\\r\\b\\f\\u000b"}}',
     ),
     (
         "float_lookalike",
@@ -496,9 +491,7 @@ SUPERJSON_CASES: list[tuple[str, object, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [c[1:] for c in SUPERJSON_CASES], ids=[c[0] for c in SUPERJSON_CASES]
-)
+@pytest.mark.parametrize(("value", "expected"), [c[1:] for c in SUPERJSON_CASES], ids=[c[0] for c in SUPERJSON_CASES])
 def test_superjson_matches_node(value: object, expected: str) -> None:
     assert superjson_stringify(value) == expected
 
@@ -581,9 +574,7 @@ def test_superjson_fast_path_equals_walker() -> None:
     rng = random.Random(7)
     for _ in range(500):
         tree = _random_tree(rng)
-        assert superjson_stringify({"v": tree}) == superjson_stringify(
-            types.MappingProxyType({"v": tree})
-        )
+        assert superjson_stringify({"v": tree}) == superjson_stringify(types.MappingProxyType({"v": tree}))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,18 +35,14 @@ async def trigger(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], Any, Recor
 
 
 async def test_minimal_trigger_body_and_handle() -> None:
-    _, handle, rec = await trigger(
-        "my-task", {"hello": "world", "when": datetime(2024, 5, 1, tzinfo=timezone.utc)}
-    )
+    _, handle, rec = await trigger("my-task", {"hello": "world", "when": datetime(2024, 5, 1, tzinfo=timezone.utc)})
     assert rec.seen[0].body == (
         b'{"payload":"{\\"json\\":{\\"hello\\":\\"world\\",\\"when\\":\\"2024-05-01T00:00:00.000Z\\"},'
         b'\\"meta\\":{\\"values\\":{\\"when\\":[\\"Date\\"]}}}","options":'
         b'{"payloadType":"application/super+json","payloadSize":96}}'
     )
     assert rec.seen[0].raw_path == "/api/v1/tasks/my-task/trigger"
-    assert (
-        handle.id == "run_0001" and handle.task_identifier == "my-task" and handle.is_cached is None
-    )
+    assert handle.id == "run_0001" and handle.task_identifier == "my-task" and handle.is_cached is None
     header, claims = decode_unverified(handle.public_access_token)
     assert header == {"alg": "HS256"}
     assert list(claims) == ["scopes", "iss", "aud", "exp", "iat"]
@@ -137,10 +133,7 @@ async def test_idempotency_key_forms() -> None:
     assert body["options"]["idempotencyKeyOptions"] == {"key": "user-42-welcome", "scope": "run"}
     hashed = "a" * 64
     body, _, _ = await trigger("t", 1, idempotency_key=hashed)
-    assert (
-        body["options"]["idempotencyKey"] == hashed
-        and "idempotencyKeyOptions" not in body["options"]
-    )
+    assert body["options"]["idempotencyKey"] == hashed and "idempotencyKeyOptions" not in body["options"]
     made = create("k", scope="global")
     assert isinstance(made, IdempotencyKey) and made == hashlib.sha256(b"k").hexdigest()
     body, _, _ = await trigger("t", 1, idempotency_key=made)

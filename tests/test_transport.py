@@ -91,9 +91,7 @@ async def test_additional_headers_never_override_sdk_headers_except_source() -> 
     async with Recorder() as rec, client_for(rec) as client:
         await client.runs.retrieve(
             "run_1",
-            request_options=RequestOptions(
-                additional_headers={"x-per-call": "yes", "x-custom": "2"}
-            ),
+            request_options=RequestOptions(additional_headers={"x-per-call": "yes", "x-custom": "2"}),
         )
         await client.with_options(request_options=options).runs.retrieve("run_2")
     first, second = rec.seen
@@ -106,9 +104,7 @@ async def test_additional_headers_never_override_sdk_headers_except_source() -> 
 
 async def test_request_key_is_stable_across_retries_and_new_per_call() -> None:
     async with Recorder() as rec, client_for(rec) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(500, {"error": "a"}), Answer(502, {"error": "b"})
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(500, {"error": "a"}), Answer(502, {"error": "b"}))
         await client.runs.retrieve("run_1")
         await client.runs.retrieve("run_1")
     keys = [s.headers["x-trigger-request-idempotency-key"] for s in rec.seen]
@@ -141,13 +137,9 @@ async def test_fast_retry_policy_timing() -> None:
         (502, {}, 3),
     ],
 )
-async def test_which_responses_are_retried(
-    status: int, headers: dict[str, str], attempts: int
-) -> None:
+async def test_which_responses_are_retried(status: int, headers: dict[str, str], attempts: int) -> None:
     async with Recorder() as rec, client_for(rec) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(status, {"error": "nope"}, headers), repeat=True
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(status, {"error": "nope"}, headers), repeat=True)
         with pytest.raises(ApiError) as caught:
             await client.runs.retrieve("run_1")
     assert len(rec.seen) == attempts
@@ -173,9 +165,7 @@ async def test_which_responses_are_retried(
 )
 async def test_status_to_error_class(status: int, cls: type[ApiError]) -> None:
     async with Recorder() as rec, client_for(rec) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(status, {"error": "msg", "code": "c1"}), repeat=True
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(status, {"error": "msg", "code": "c1"}), repeat=True)
         with pytest.raises(ApiError) as caught:
             await client.runs.retrieve("run_1")
     assert type(caught.value) is cls
@@ -202,9 +192,7 @@ async def test_error_messages_follow_the_official_rules(body: object, message: s
 
 async def test_b08_413_is_a_plain_api_error_sent_once() -> None:
     async with Recorder() as rec, client_for(rec) as client:
-        rec.script(
-            "POST", "/api/v1/tasks/big/trigger", Answer(413, {"error": "Request body too large"})
-        )
+        rec.script("POST", "/api/v1/tasks/big/trigger", Answer(413, {"error": "Request body too large"}))
         with pytest.raises(ApiError) as caught:
             await client.tasks.trigger("big", {"blob": "x" * 200})
     assert len(rec.seen) == 1
@@ -246,9 +234,7 @@ async def test_b05_exhausted_rate_limit_reports_milliseconds_until_reset() -> No
 
 async def test_b14_r1_retry_after_seconds_is_honoured() -> None:
     async with Recorder() as rec, client_for(rec) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(503, {"error": "busy"}, {"Retry-After": "2"})
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(503, {"error": "busy"}, {"Retry-After": "2"}))
         await client.runs.retrieve("run_1")
     assert len(rec.seen) == 2
     assert rec.seen[1].at - rec.seen[0].at >= 2.0
@@ -259,9 +245,7 @@ async def test_b14_r2_ratelimit_reset_takes_precedence_over_retry_after() -> Non
         rec.script(
             "GET",
             "/api/v3/runs/run_1",
-            Answer(
-                429, {"error": "slow"}, {"x-ratelimit-reset": now_ms_plus(300), "Retry-After": "5"}
-            ),
+            Answer(429, {"error": "slow"}, {"x-ratelimit-reset": now_ms_plus(300), "Retry-After": "5"}),
         )
         await client.runs.retrieve("run_1")
     assert 0.28 <= rec.seen[1].at - rec.seen[0].at <= 1.5
@@ -269,22 +253,16 @@ async def test_b14_r2_ratelimit_reset_takes_precedence_over_retry_after() -> Non
 
 async def test_b14_r3_should_retry_false_stops_at_once() -> None:
     async with Recorder() as rec, client_for(rec) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(503, {"error": "no"}, {"x-should-retry": "false"})
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(503, {"error": "no"}, {"x-should-retry": "false"}))
         with pytest.raises(InternalServerError) as caught:
             await client.runs.retrieve("run_1")
     assert len(rec.seen) == 1 and caught.value.status == 503
 
 
 async def test_b14_r4_a_huge_retry_after_raises_without_sleeping() -> None:
-    retry = RequestOptions(
-        retry=FAST_RETRY.over(RetryOptions()).over(RetryOptions(max_timeout=1.0))
-    )
+    retry = RequestOptions(retry=FAST_RETRY.over(RetryOptions()).over(RetryOptions(max_timeout=1.0)))
     async with Recorder() as rec, client_for(rec, request_options=retry) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(503, {"error": "later"}, {"Retry-After": "3600"})
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(503, {"error": "later"}, {"Retry-After": "3600"}))
         started = time.monotonic()
         with pytest.raises(InternalServerError) as caught:
             await client.runs.retrieve("run_1")
@@ -332,13 +310,9 @@ async def test_dropped_connections_use_exactly_the_policy_attempts() -> None:
 
 
 async def test_timeouts_raise_api_timeout_error_after_the_attempts() -> None:
-    options = RequestOptions(
-        retry=RetryOptions(max_attempts=2, min_timeout=0.01), timeout=Timeout(total=0.1)
-    )
+    options = RequestOptions(retry=RetryOptions(max_attempts=2, min_timeout=0.01), timeout=Timeout(total=0.1))
     async with Recorder() as rec, client_for(rec, request_options=options) as client:
-        rec.script(
-            "GET", "/api/v3/runs/run_1", Answer(body=run_body("run_1"), delay=1.0), repeat=True
-        )
+        rec.script("GET", "/api/v3/runs/run_1", Answer(body=run_body("run_1"), delay=1.0), repeat=True)
         with pytest.raises(ApiTimeoutError):
             await client.runs.retrieve("run_1")
     assert len(rec.seen) == 2

@@ -7,8 +7,21 @@ from ._client import AsyncTriggerClient
 from ._config import NOT_GIVEN, ClientConfig, RequestOptions, RetryOptions, Timeout
 from ._context import TaskContext, configure, current_task_context, task_context
 from ._idempotency import IdempotencyKey
-from ._module import aclose, auth, runs, tasks
-from ._pagination import CursorPage, CursorPager, NoMorePagesError
+from ._module import (
+    aclose,
+    auth,
+    batch,
+    deployments,
+    envvars,
+    idempotency_keys,
+    prompts,
+    queues,
+    runs,
+    schedules,
+    tasks,
+)
+from ._pagination import CursorPage, CursorPager, NoMorePagesError, OffsetPage, OffsetPager
+from ._taskref import TaskRef
 from ._version import __version__
 from .errors import (
     ApiClientMissingError,
@@ -31,6 +44,13 @@ from .errors import (
     UnprocessableEntityError,
 )
 from .models import ListedRun, RetrievedRun, RunHandle
+from .models.batches import Batch, BatchHandle, BulkAction
+from .models.deployments import Deployment
+from .models.envvars import EnvVar
+from .models.prompts import Prompt, PromptOverride, PromptVersion, ResolvedPrompt
+from .models.queues import Queue, QueueRef
+from .models.schedules import Schedule
+from .resources.batch import BatchItem, BatchNotSealedError
 
 __all__ = [
     "NOT_GIVEN",
@@ -42,12 +62,19 @@ __all__ = [
     "AsyncTriggerClient",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchHandle",
+    "BatchItem",
+    "BatchNotSealedError",
     "BatchTriggerError",
+    "BulkAction",
     "ClientClosedError",
     "ClientConfig",
     "ConflictError",
     "CursorPage",
     "CursorPager",
+    "Deployment",
+    "EnvVar",
     "IdempotencyKey",
     "InternalServerError",
     "InvalidArgumentError",
@@ -55,24 +82,41 @@ __all__ = [
     "ListedRun",
     "NoMorePagesError",
     "NotFoundError",
+    "OffsetPage",
+    "OffsetPager",
     "PermissionDeniedError",
+    "Prompt",
+    "PromptOverride",
+    "PromptVersion",
+    "Queue",
+    "QueueRef",
     "RateLimitError",
     "RequestOptions",
+    "ResolvedPrompt",
     "RetrievedRun",
     "RetryOptions",
     "RunHandle",
+    "Schedule",
     "TaskContext",
+    "TaskRef",
     "Timeout",
     "TriggerError",
     "UnprocessableEntityError",
     "__version__",
     "aclose",
     "auth",
+    "batch",
     "configure",
     "current_task_context",
+    "deployments",
+    "envvars",
     "errors",
+    "idempotency_keys",
     "models",
+    "prompts",
+    "queues",
     "runs",
+    "schedules",
     "task_context",
     "tasks",
 ]

@@ -23,9 +23,7 @@ from .errors import ApiClientMissingError, InvalidArgumentTypeError
 
 _T = TypeVar("_T")
 
-USER_AGENT = (
-    f"trigger-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
-)
+USER_AGENT = f"trigger-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 
 
 @attrs.frozen
@@ -52,9 +50,7 @@ class Binding(Protocol):
 def request_options_of(value: object) -> RequestOptions | None:
     if value is None or isinstance(value, RequestOptions):
         return value
-    raise InvalidArgumentTypeError(
-        "request_options", f"expected RequestOptions, got {type(value).__name__}"
-    )
+    raise InvalidArgumentTypeError("request_options", f"expected RequestOptions, got {type(value).__name__}")
 
 
 def effective_options(scope: CallScope, per_call: RequestOptions | None) -> RequestOptions:
@@ -62,10 +58,6 @@ def effective_options(scope: CallScope, per_call: RequestOptions | None) -> Requ
     if per_call is None:
         return client or RequestOptions()
     return per_call.over(client)
-
-
-def effective_retry(options: RequestOptions, base: RetryOptions = DEFAULT_RETRY) -> RetryOptions:
-    return options.retry.over(base) if options.retry is not None else base
 
 
 def standard_headers(
@@ -104,6 +96,17 @@ def standard_headers(
     return headers
 
 
+def bare_headers(content_type: str | None, idempotency_key: str | None) -> CIMultiDict[str]:
+    """Headers of an unauthenticated call (timezones, presigned uploads): no SDK headers."""
+    headers: CIMultiDict[str] = CIMultiDict()
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    if idempotency_key is not None:
+        headers["x-trigger-request-idempotency-key"] = idempotency_key
+    headers["User-Agent"] = USER_AGENT
+    return headers
+
+
 class Resource:
     """Base of every namespace (``client.runs``, ``trigger_async.tasks``, ...)."""
 
@@ -121,24 +124,45 @@ class Resource:
         scope: CallScope | None = None,
         query: Iterable[tuple[str, str]] | None = None,
         body: Any = UNDEFINED,
+        raw_body: bytes | None = None,
+        content_type: str = "application/json",
         request_options: RequestOptions | None = None,
         span_link: bool = False,
+        with_request_key: bool = True,
+        retry_defaults: RetryOptions = DEFAULT_RETRY,
+        client_retry: bool = True,
+        authenticated: bool = True,
     ) -> Response:
-        """Send one logical call; ``path`` must already be percent-encoded."""
+        """Send one logical call; ``path`` must already be percent-encoded.
+
+        ``body`` is JSON-encoded as the official SDK encodes it; ``raw_body`` is sent as is.
+        ``client_retry=False`` ignores the client's retry options (only per-call ones apply
+        over ``retry_defaults``), as the official SDK does for the batch items stream.
+        """
         scope = scope or self._scope()
         options = effective_options(scope, request_options)
-        headers = standard_headers(
-            scope, options, idempotency_key=str(uuid.uuid4()), span_link=span_link
+        request_key = str(uuid.uuid4()) if with_request_key else None
+        headers = (
+            standard_headers(
+                scope,
+                options,
+                content_type=content_type,
+                idempotency_key=request_key,
+                span_link=span_link,
+            )
+            if authenticated
+            else bare_headers(content_type, request_key)
         )
         query_string = build_query(query) if query is not None else ""
         url = f"{scope.config.base_url}{path}" + (f"?{query_string}" if query_string else "")
-        data = None if body is UNDEFINED else dumps_js(body).encode("utf-8")
+        data = raw_body if raw_body is not None else (None if body is UNDEFINED else dumps_js(body).encode("utf-8"))
+        retry_options = options.retry if client_retry else (request_options.retry if request_options else None)
         return await scope.transport.send(
             method,
             URL(url, encoded=True),
             headers=headers,
             body=data,
-            retry=effective_retry(options),
+            retry=retry_options.over(retry_defaults) if retry_options else retry_defaults,
             timeout=options.timeout or Timeout(),
         )
 

@@ -21,7 +21,14 @@ from ._config import (
 from ._context import current_task_context
 from ._transport import Transport
 from .errors import ClientClosedError, InvalidArgumentTypeError
+from .resources.auth import AuthTokens
+from .resources.batch import Batches
+from .resources.deployments import Deployments
+from .resources.envvars import EnvVars
+from .resources.prompts import Prompts
+from .resources.queues import Queues
 from .resources.runs import Runs
+from .resources.schedules import Schedules
 from .resources.tasks import Tasks
 
 __all__ = ["AsyncTriggerClient"]
@@ -44,6 +51,13 @@ class AsyncTriggerClient:
 
     tasks: Tasks
     runs: Runs
+    batch: Batches
+    schedules: Schedules
+    envvars: EnvVars
+    queues: Queues
+    deployments: Deployments
+    prompts: Prompts
+    auth: AuthTokens
 
     def __init__(
         self,
@@ -74,6 +88,13 @@ class AsyncTriggerClient:
         self._closed = False
         self.tasks = Tasks(self)
         self.runs = Runs(self)
+        self.batch = Batches(self)
+        self.schedules = Schedules(self)
+        self.envvars = EnvVars(self)
+        self.queues = Queues(self)
+        self.deployments = Deployments(self)
+        self.prompts = Prompts(self)
+        self.auth = AuthTokens(self)
 
     @property
     def config(self) -> ClientConfig:
@@ -92,9 +113,7 @@ class AsyncTriggerClient:
 
     def _call_scope(self) -> CallScope:
         if self._closed:
-            raise ClientClosedError(
-                "This AsyncTriggerClient was closed with aclose(); create a new one."
-            )
+            raise ClientClosedError("This AsyncTriggerClient was closed with aclose(); create a new one.")
         task = current_task_context() if self._config.inherit_context else None
         return CallScope(self._config, task, self._transport)
 
@@ -125,9 +144,7 @@ class AsyncTriggerClient:
         if not isinstance(request_options, NotGiven):
             if request_options is not None and not isinstance(request_options, RequestOptions):
                 raise InvalidArgumentTypeError("request_options", "expected RequestOptions")
-            changes["request_options"] = (
-                request_options.over(self._config.request_options) if request_options else None
-            )
+            changes["request_options"] = request_options.over(self._config.request_options) if request_options else None
         if not isinstance(inherit_context, NotGiven):
             if not isinstance(inherit_context, bool):
                 raise InvalidArgumentTypeError("inherit_context", "expected bool")
@@ -149,9 +166,7 @@ class AsyncTriggerClient:
 
     async def __aenter__(self) -> AsyncTriggerClient:
         if self._closed:
-            raise ClientClosedError(
-                "This AsyncTriggerClient was closed with aclose(); create a new one."
-            )
+            raise ClientClosedError("This AsyncTriggerClient was closed with aclose(); create a new one.")
         return self
 
     async def __aexit__(

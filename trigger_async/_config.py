@@ -58,18 +58,14 @@ def _optional_number(minimum: float, *, strict: bool = False) -> Any:
 
 def _optional_bool(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not isinstance(value, bool):
-        raise InvalidArgumentTypeError(
-            f"{type(instance).__name__}.{attribute.name}", f"expected a bool, got {value!r}"
-        )
+        raise InvalidArgumentTypeError(f"{type(instance).__name__}.{attribute.name}", f"expected a bool, got {value!r}")
 
 
 def _attempts(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(
-            f"{type(instance).__name__}.{attribute.name}", f"must be an int >= 1, got {value!r}"
-        )
+        raise InvalidArgumentError(f"{type(instance).__name__}.{attribute.name}", f"must be an int >= 1, got {value!r}")
 
 
 @attrs.frozen
@@ -126,18 +122,14 @@ def _headers_converter(value: Mapping[str, str] | None) -> Mapping[str, str] | N
         )
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            raise InvalidArgumentTypeError(
-                "additional_headers", f"header {key!r} must map a str to a str"
-            )
+            raise InvalidArgumentTypeError("additional_headers", f"header {key!r} must map a str to a str")
     return dict(value)
 
 
 def _type_check(kind: type, argument: str) -> Any:
     def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and not isinstance(value, kind):
-            raise InvalidArgumentTypeError(
-                argument, f"expected {kind.__name__}, got {type(value).__name__}"
-            )
+            raise InvalidArgumentTypeError(argument, f"expected {kind.__name__}, got {type(value).__name__}")
 
     return check
 
@@ -151,24 +143,16 @@ class RequestOptions:
     trigger returns, e.g. ``{"expiration_time": "2h"}``.
     """
 
-    retry: RetryOptions | None = attrs.field(
-        default=None, validator=_type_check(RetryOptions, "request_options.retry")
-    )
-    additional_headers: Mapping[str, str] | None = attrs.field(
-        default=None, converter=_headers_converter
-    )
-    timeout: Timeout | None = attrs.field(
-        default=None, validator=_type_check(Timeout, "request_options.timeout")
-    )
+    retry: RetryOptions | None = attrs.field(default=None, validator=_type_check(RetryOptions, "request_options.retry"))
+    additional_headers: Mapping[str, str] | None = attrs.field(default=None, converter=_headers_converter)
+    timeout: Timeout | None = attrs.field(default=None, validator=_type_check(Timeout, "request_options.timeout"))
     public_access_token: Mapping[str, Any] | None = None
 
     def over(self, base: RequestOptions | None) -> RequestOptions:
         """Fields set here win over ``base``; retry options and headers merge key by key."""
         if base is None:
             return self
-        retry = (
-            self.retry.over(base.retry) if self.retry and base.retry else self.retry or base.retry
-        )
+        retry = self.retry.over(base.retry) if self.retry and base.retry else self.retry or base.retry
         headers = (
             {**base.additional_headers, **self.additional_headers}
             if self.additional_headers and base.additional_headers
@@ -216,9 +200,7 @@ def env_access_token(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def env_preview_branch(environ: Mapping[str, str] | None = None) -> str | None:
-    branch = env_value("TRIGGER_PREVIEW_BRANCH", environ) or env_value(
-        "VERCEL_GIT_COMMIT_REF", environ
-    )
+    branch = env_value("TRIGGER_PREVIEW_BRANCH", environ) or env_value("VERCEL_GIT_COMMIT_REF", environ)
     if branch:
         return branch
     dev_branch = env_value("TRIGGER_DEV_BRANCH", environ)
@@ -290,9 +272,7 @@ def build_config(
         if base_url is not None
         else normalize_base_url(env_base_url(environ), "TRIGGER_API_URL"),
         # "" means "explicitly no branch": the environment is not consulted then.
-        preview_branch=(preview_branch or None)
-        if preview_branch is not None
-        else env_preview_branch(environ),
+        preview_branch=(preview_branch or None) if preview_branch is not None else env_preview_branch(environ),
         request_options=request_options,
         inherit_context=inherit_context,
         external_deployment_id=external_deployment_id,

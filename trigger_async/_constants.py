@@ -9,9 +9,7 @@ MISSING_TOKEN_MESSAGE = (
     "You need to set the TRIGGER_SECRET_KEY environment variable. "
     "See https://trigger.dev/docs/management/overview#authentication"
 )
-MACHINE_PRESETS = frozenset(
-    {"micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"}
-)
+MACHINE_PRESETS = frozenset({"micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"})
 RUN_STATUSES = frozenset(
     {
         "PENDING_VERSION",

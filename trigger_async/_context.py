@@ -45,9 +45,7 @@ class TaskContext:
     environment: str | None = None
 
 
-_task_context: ContextVar[TaskContext | None] = ContextVar(
-    "trigger_async.task_context", default=None
-)
+_task_context: ContextVar[TaskContext | None] = ContextVar("trigger_async.task_context", default=None)
 
 
 def current_task_context() -> TaskContext | None:
@@ -87,9 +85,7 @@ class _Overrides:
         )
 
 
-def _overrides_from(
-    config: Mapping[str, Any] | None, fields: Mapping[str, Any], where: str
-) -> _Overrides:
+def _overrides_from(config: Mapping[str, Any] | None, fields: Mapping[str, Any], where: str) -> _Overrides:
     if config is not None and not isinstance(config, Mapping):
         raise InvalidArgumentTypeError(where, f"expected a mapping, got {type(config).__name__}")
     merged = {**(config or {}), **fields}
@@ -106,9 +102,7 @@ def _overrides_from(
         merged["base_url"] = normalize_base_url(merged["base_url"])
     options = merged.get("request_options")
     if options is not None and not isinstance(options, RequestOptions):
-        raise InvalidArgumentTypeError(
-            "request_options", f"expected RequestOptions, got {type(options).__name__}"
-        )
+        raise InvalidArgumentTypeError("request_options", f"expected RequestOptions, got {type(options).__name__}")
     return _Overrides(**merged)
 
 
@@ -177,14 +171,10 @@ def task_context(ctx: TaskContext | None = None, /, **fields: Any) -> _Scope[Tas
     return _Scope(_task_context, value)
 
 
-_auth_override: ContextVar[_Overrides | None] = ContextVar(
-    "trigger_async.auth_override", default=None
-)
+_auth_override: ContextVar[_Overrides | None] = ContextVar("trigger_async.auth_override", default=None)
 
 
-def with_auth(
-    config: Mapping[str, Any] | None = None, /, **fields: Any
-) -> _Scope[_Overrides | None]:
+def with_auth(config: Mapping[str, Any] | None = None, /, **fields: Any) -> _Scope[_Overrides | None]:
     """Scope module-level calls to other credentials for a ``with`` / ``async with`` block.
 
     Fields (``access_token``, ``preview_branch``, ``base_url``, ``request_options``, ...)

@@ -47,8 +47,7 @@ converter.register_structure_hook(datetime, parse_datetime)
 
 def _attrs_hook(cls: type[Any]) -> Any:
     renames = {
-        field.name: override(rename=field.metadata.get("wire", to_camel(field.name)))
-        for field in attrs.fields(cls)
+        field.name: override(rename=field.metadata.get("wire", to_camel(field.name))) for field in attrs.fields(cls)
     }
     return make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
 

@@ -18,9 +18,7 @@ def parse_time_span(text: str, argument: str) -> int:
     """Whole seconds of a span in the syntax the official SDK's JWT library accepts."""
     match = _SPAN.match(text.strip())
     if match is None:
-        raise InvalidArgumentError(
-            argument, f"invalid time span {text!r}; use e.g. '15m', '2h', '7d'"
-        )
+        raise InvalidArgumentError(argument, f"invalid time span {text!r}; use e.g. '15m', '2h', '7d'")
     sign, amount, unit, suffix = match.groups()
     unit = unit.lower()
     key = "m" if unit.startswith("mi") or unit == "m" else unit[0]

@@ -49,13 +49,9 @@ def _parts(value: object, argument: str) -> list[str]:
             raise InvalidArgumentError(argument, "must not be an empty list")
         for part in parts:
             if not isinstance(part, str):
-                raise InvalidArgumentTypeError(
-                    argument, f"parts must be str, got {type(part).__name__}"
-                )
+                raise InvalidArgumentTypeError(argument, f"parts must be str, got {type(part).__name__}")
         return parts
-    raise InvalidArgumentTypeError(
-        argument, f"expected a str or a sequence of str, got {type(value).__name__}"
-    )
+    raise InvalidArgumentTypeError(argument, f"expected a str or a sequence of str, got {type(value).__name__}")
 
 
 def _hash(material: str) -> str:
@@ -80,9 +76,7 @@ def create(key: str | Sequence[str], *, scope: IdempotencyKeyScope = "run") -> I
     number), so the key is unique to that run; outside a task every scope hashes the bare key.
     """
     if scope not in _SCOPES:
-        raise InvalidArgumentError(
-            "scope", f"must be one of 'run', 'attempt', 'global', got {scope!r}"
-        )
+        raise InvalidArgumentError("scope", f"must be one of 'run', 'attempt', 'global', got {scope!r}")
     parts = _parts(key, "key")
     if isinstance(key, str) and not key:
         raise InvalidArgumentError("key", "must not be empty")

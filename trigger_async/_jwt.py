@@ -46,9 +46,7 @@ def verify_hs256(token: str, secret: str) -> dict[str, Any] | None:
     """Return the claims when the signature verifies with ``secret``, else ``None``."""
     try:
         header_b64, payload_b64, signature_b64 = token.split(".")
-        expected = hmac.new(
-            secret.encode(), f"{header_b64}.{payload_b64}".encode("ascii"), hashlib.sha256
-        ).digest()
+        expected = hmac.new(secret.encode(), f"{header_b64}.{payload_b64}".encode("ascii"), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, _b64url_decode(signature_b64)):
             return None
         return decode_unverified(token)[1]

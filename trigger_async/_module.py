@@ -9,10 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import _idempotency
 from ._base import CallScope
-from ._context import _Overrides, _Scope, current_task_context, module_config, with_auth
+from ._context import _Overrides, _Scope, configure, current_task_context, module_config, with_auth
 from ._transport import Transport
+from .resources.auth import AuthTokens
+from .resources.batch import Batches
+from .resources.deployments import Deployments
+from .resources.envvars import EnvVars
+from .resources.prompts import Prompts
+from .resources.queues import Queues
 from .resources.runs import Runs
+from .resources.schedules import GlobalSchedules
 from .resources.tasks import Tasks
 
 
@@ -29,19 +37,34 @@ class _GlobalBinding:
 _binding = _GlobalBinding()
 
 
-class AuthNamespace:
-    """``trigger_async.auth``: credential scopes for module-level calls."""
+class GlobalAuth(AuthTokens):
+    """``trigger_async.auth``: token minting plus the credential scopes of module-level calls."""
 
-    def with_auth(
-        self, config: Mapping[str, Any] | None = None, /, **fields: Any
-    ) -> _Scope[_Overrides | None]:
+    def with_auth(self, config: Mapping[str, Any] | None = None, /, **fields: Any) -> _Scope[_Overrides | None]:
         """Scope module-level calls to other credentials (``with`` / ``async with``)."""
         return with_auth(config, **fields)
+
+    def configure(self, **fields: Any) -> None:
+        """Same as ``trigger_async.configure()``."""
+        configure(**fields)
+
+
+class IdempotencyKeys:
+    """``trigger_async.idempotency_keys``."""
+
+    create = staticmethod(_idempotency.create)
 
 
 tasks = Tasks(_binding)
 runs = Runs(_binding)
-auth = AuthNamespace()
+batch = Batches(_binding)
+schedules = GlobalSchedules(_binding)
+envvars = EnvVars(_binding)
+queues = Queues(_binding)
+deployments = Deployments(_binding)
+prompts = Prompts(_binding)
+auth = GlobalAuth(_binding)
+idempotency_keys = IdempotencyKeys()
 
 
 async def aclose() -> None:

@@ -20,9 +20,7 @@ def _revive(value: Any, tag: Any) -> Any:
     if tag == "set":
         return set(value) if all(not isinstance(v, (list, dict)) for v in value) else list(value)
     if tag == "number":
-        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "-0": -0.0}.get(
-            value, value
-        )
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "-0": -0.0}.get(value, value)
     if tag == "undefined":
         return None
     if tag == "map":

@@ -9,7 +9,7 @@ import attrs
 
 from .errors import TriggerError
 
-__all__ = ["CursorPage", "CursorPager", "NoMorePagesError"]
+__all__ = ["CursorPage", "CursorPager", "NoMorePagesError", "OffsetPage", "OffsetPager"]
 
 T = TypeVar("T")
 
@@ -36,9 +36,7 @@ class CursorPage(Generic[T]):
     call is sent again with each page.
     """
 
-    def __init__(
-        self, data: list[T], next_cursor: str | None, previous_cursor: str | None, fetch: Fetch[T]
-    ) -> None:
+    def __init__(self, data: list[T], next_cursor: str | None, previous_cursor: str | None, fetch: Fetch[T]) -> None:
         self.data = data
         self.next_cursor = next_cursor
         self.previous_cursor = previous_cursor
@@ -100,6 +98,76 @@ class CursorPager(Generic[T]):
             yield item
 
     async def iter_pages(self) -> AsyncIterator[CursorPage[T]]:
+        page = await self._fetch(self._start)
+        async for each in page.iter_pages():
+            yield each
+
+
+OffsetFetch = Callable[[int | None], Awaitable["OffsetPage[T]"]]
+
+
+class OffsetPage(Generic[T]):
+    """One page of a page-numbered list (schedules, queues)."""
+
+    def __init__(self, data: list[T], current_page: int, total_pages: int, count: int, fetch: OffsetFetch[T]) -> None:
+        self.data = data
+        self.current_page = current_page
+        self.total_pages = total_pages
+        self.count = count
+        self._fetch = fetch
+
+    def __repr__(self) -> str:
+        return (
+            f"OffsetPage(items={len(self.data)}, current_page={self.current_page}, "
+            f"total_pages={self.total_pages}, count={self.count})"
+        )
+
+    def has_next_page(self) -> bool:
+        return self.current_page < self.total_pages
+
+    def has_previous_page(self) -> bool:
+        return self.current_page > 1
+
+    async def get_next_page(self) -> OffsetPage[T]:
+        if not self.has_next_page():
+            raise NoMorePagesError("No next page available")
+        return await self._fetch(self.current_page + 1)
+
+    async def get_previous_page(self) -> OffsetPage[T]:
+        if not self.has_previous_page():
+            raise NoMorePagesError("No previous page available")
+        return await self._fetch(self.current_page - 1)
+
+    async def iter_pages(self) -> AsyncIterator[OffsetPage[T]]:
+        """This page, then each following page."""
+        page: OffsetPage[T] = self
+        yield page
+        while page.has_next_page():
+            page = await page.get_next_page()
+            yield page
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.iter_pages():
+            for item in page.data:
+                yield item
+
+
+class OffsetPager(Generic[T]):
+    """``await`` it for one page, ``async for`` over it for every item of every page."""
+
+    def __init__(self, fetch: OffsetFetch[T], start: int | None) -> None:
+        self._fetch = fetch
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, OffsetPage[T]]:
+        return self._fetch(self._start).__await__()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        page = await self._fetch(self._start)
+        async for item in page:
+            yield item
+
+    async def iter_pages(self) -> AsyncIterator[OffsetPage[T]]:
         page = await self._fetch(self._start)
         async for each in page.iter_pages():
             yield each

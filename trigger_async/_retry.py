@@ -24,9 +24,7 @@ def should_retry(status: int, headers: Mapping[str, str]) -> bool:
     return status in RETRYABLE_STATUSES or status >= 500
 
 
-def backoff_delay(
-    attempt: int, policy: RetryOptions, rng: Callable[[], float] = random.random
-) -> float:
+def backoff_delay(attempt: int, policy: RetryOptions, rng: Callable[[], float] = random.random) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
     assert policy.min_timeout is not None and policy.factor is not None
     assert policy.max_timeout is not None

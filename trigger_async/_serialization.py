@@ -196,9 +196,7 @@ _POINT_ZERO_RE: Final = re.compile(r"\.0(?=[,\]}])")
 
 # Every float token that needs respelling (also "1e+16", "1e-05", "-0.0", NaN, Infinity), with
 # the delimiter in front of it; used when such rarer values are present.
-_FLOAT_TOKEN_RE: Final = re.compile(
-    r"([\[:,])(NaN|-?Infinity|-?\d+\.0|-?\d(?:\.\d+)?e[-+]\d+)(?=[,\]}])"
-)
+_FLOAT_TOKEN_RE: Final = re.compile(r"([\[:,])(NaN|-?Infinity|-?\d+\.0|-?\d(?:\.\d+)?e[-+]\d+)(?=[,\]}])")
 
 
 def _float_token_replacement(match: re.Match[str]) -> str:
@@ -352,9 +350,7 @@ def _dumps_fast(value: object, superjson: bool) -> str:
             raise _NeedsSlowPath
         return int.__repr__(value)
     if type(value) is float:
-        if superjson and (
-            not math.isfinite(value) or (not value and math.copysign(1.0, value) < 0)
-        ):
+        if superjson and (not math.isfinite(value) or (not value and math.copysign(1.0, value) < 0)):
             raise _NeedsSlowPath  # superjson tags NaN, ±Infinity and -0
         return _js_float_json(value)
     raise _NeedsSlowPath
@@ -396,10 +392,7 @@ class _JSONWriter:
             first = True
             for key, item in obj.items():
                 if not isinstance(key, str):
-                    raise TypeError(
-                        f"{self.where()}: object keys must be str, not {type(key).__name__} "
-                        f"({key!r})"
-                    )
+                    raise TypeError(f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})")
                 if item is UNDEFINED:
                     continue  # JSON.stringify drops undefined properties
                 if not first:
@@ -476,9 +469,7 @@ _PLAIN_LEAVES: Final = frozenset({str, bool, type(None)})
 def _is_array_index(key: str) -> bool:
     # ECMAScript array index: canonical decimal below 2**32 - 1. JS objects list such keys
     # first, in ascending order, whatever order they were added in.
-    return (
-        key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and (int(key) < 2**32 - 1)
-    )
+    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and (int(key) < 2**32 - 1)
 
 
 def _js_key_order(inner: dict[str, Any]) -> dict[str, Any]:
@@ -550,8 +541,7 @@ class _SuperJSONWalker:
             return _iso(obj), ["Date"]
         if isinstance(obj, date):
             raise TypeError(
-                f"{self.where()}: date is not supported in payloads; pass a timezone-aware "
-                "datetime (or an ISO string)"
+                f"{self.where()}: date is not supported in payloads; pass a timezone-aware datetime (or an ISO string)"
             )
         if isinstance(obj, Mapping):
             return self._object(obj.items(), obj)
@@ -589,9 +579,7 @@ class _SuperJSONWalker:
             raise ValueError(f"{self.where()}: circular reference")
         self.active.add(id(obj))
 
-    def _object(
-        self, items: Iterable[tuple[object, object]], owner: object
-    ) -> tuple[Any, _Annotation | None]:
+    def _object(self, items: Iterable[tuple[object, object]], owner: object) -> tuple[Any, _Annotation | None]:
         self._enter(owner)
         result: dict[str, Any] = {}
         inner: dict[str, Any] = {}
@@ -599,10 +587,7 @@ class _SuperJSONWalker:
         for key, item in items:
             if type(key) is not str:
                 if not isinstance(key, str):
-                    raise TypeError(
-                        f"{self.where()}: object keys must be str, not {type(key).__name__} "
-                        f"({key!r})"
-                    )
+                    raise TypeError(f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})")
                 key = str.__str__(key)
             if key in _FORBIDDEN_KEY_SET:
                 # superjson refuses these keys outright; the official SDK's trigger then fails.
@@ -788,9 +773,7 @@ def _civil_from_days(days: int) -> tuple[int, int, int]:
     days += 719468
     era = days // 146097
     day_of_era = days - era * 146097
-    year_of_era = (
-        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
-    ) // 365
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
     day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
     mp = (5 * day_of_year + 2) // 153
     day = day_of_year - (153 * mp + 2) // 5 + 1

@@ -94,9 +94,7 @@ class Transport:
 
     def __init__(self, *, connection_limit: int = 100) -> None:
         self._limit = connection_limit
-        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = weakref.WeakKeyDictionary()
 
     @property
     def has_sessions(self) -> bool:
@@ -162,9 +160,7 @@ class Transport:
                     raw = await resp.read()
             except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
                 error: ApiConnectionError = (
-                    ApiTimeoutError()
-                    if isinstance(exc, asyncio.TimeoutError)
-                    else ApiConnectionError()
+                    ApiTimeoutError() if isinstance(exc, asyncio.TimeoutError) else ApiConnectionError()
                 )
                 decision = decide(attempt, retry, status=None, headers={}, now=now(), rng=rng)
                 log.debug("%s %s attempt %d failed: %r", method, _path(url), attempt, exc)
@@ -177,9 +173,7 @@ class Transport:
             if 200 <= status < 300:
                 log.debug("%s %s -> %d (attempt %d)", method, _path(url), status, attempt)
                 return Response(status, response_headers, parsed, text)
-            decision = decide(
-                attempt, retry, status=status, headers=response_headers, now=now(), rng=rng
-            )
+            decision = decide(attempt, retry, status=status, headers=response_headers, now=now(), rng=rng)
             log.debug("%s %s -> %d (attempt %d)", method, _path(url), status, attempt)
             if decision.retry:
                 await asyncio.sleep(decision.delay)
@@ -190,9 +184,7 @@ class Transport:
             raise api_error
 
 
-async def fetch_plain(
-    transport: Transport, url: str, timeout: Timeout
-) -> tuple[int, str | None, bytes]:
+async def fetch_plain(transport: Transport, url: str, timeout: Timeout) -> tuple[int, str | None, bytes]:
     """An unauthenticated GET with no SDK headers and no retries (presigned downloads)."""
     session = await transport.session()
     client_timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)

@@ -40,9 +40,7 @@ def run_id_of(value: object, argument: str = "run_id") -> str:
         run_id = value.get("id")
     if isinstance(run_id, str) and run_id:
         return run_id
-    raise InvalidArgumentTypeError(
-        argument, f"expected a run id or an object with an id, got {type_name(value)}"
-    )
+    raise InvalidArgumentTypeError(argument, f"expected a run id or an object with an id, got {type_name(value)}")
 
 
 def optional_number(
@@ -73,9 +71,7 @@ def seconds_of(value: object, argument: str, *, minimum: float = 0) -> int | flo
 def whole_seconds(delta: timedelta, argument: str) -> int:
     seconds = delta.total_seconds()
     if seconds < 0 or not seconds.is_integer():
-        raise InvalidArgumentError(
-            argument, f"must be a non-negative whole number of seconds, got {delta!r}"
-        )
+        raise InvalidArgumentError(argument, f"must be a non-negative whole number of seconds, got {delta!r}")
     return int(seconds)
 
 
@@ -113,9 +109,7 @@ def idempotency_ttl_value(value: object, argument: str = "idempotency_key_ttl") 
     text = require_str(value, argument)
     # The server silently ignores any other spelling (and keeps the 30-day default).
     if not _TTL_PATTERN.match(text):
-        raise InvalidArgumentError(
-            argument, f"must look like '30s', '5m', '1h' or '7d', got {text!r}"
-        )
+        raise InvalidArgumentError(argument, f"must look like '30s', '5m', '1h' or '7d', got {text!r}")
     return text
 
 
@@ -128,9 +122,7 @@ def tags_value(value: object, argument: str = "tags") -> str | list[str] | None:
     elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
         tags = list(value)
     else:
-        raise InvalidArgumentTypeError(
-            argument, f"expected a str or a list of str, got {type_name(value)}"
-        )
+        raise InvalidArgumentTypeError(argument, f"expected a str or a list of str, got {type_name(value)}")
     for tag in tags:
         if not isinstance(tag, str):
             raise InvalidArgumentTypeError(argument, f"tags must be str, got {type_name(tag)}")
@@ -146,9 +138,7 @@ def machine_value(value: object, argument: str = "machine") -> str | None:
     if value is None:
         return None
     if value not in MACHINE_PRESETS:
-        raise InvalidArgumentError(
-            argument, f"must be one of {', '.join(sorted(MACHINE_PRESETS))}, got {value!r}"
-        )
+        raise InvalidArgumentError(argument, f"must be one of {', '.join(sorted(MACHINE_PRESETS))}, got {value!r}")
     return str(value)
 
 
@@ -162,9 +152,7 @@ def json_object(value: object, argument: str) -> dict[str, Any] | None:
     return dict(value)
 
 
-def str_list(
-    value: object, argument: str, *, allowed: frozenset[str] | None = None
-) -> list[str] | None:
+def str_list(value: object, argument: str, *, allowed: frozenset[str] | None = None) -> list[str] | None:
     """A str or a sequence of str (for comma-joined filters)."""
     if value is None:
         return None
@@ -174,16 +162,12 @@ def str_list(
     elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
         items = list(value)
     else:
-        raise InvalidArgumentTypeError(
-            argument, f"expected a str or a list of str, got {type_name(value)}"
-        )
+        raise InvalidArgumentTypeError(argument, f"expected a str or a list of str, got {type_name(value)}")
     for item in items:
         if not isinstance(item, str):
             raise InvalidArgumentTypeError(argument, f"items must be str, got {type_name(item)}")
         if allowed is not None and item not in allowed:
-            raise InvalidArgumentError(
-                argument, f"{item!r} is not one of {', '.join(sorted(allowed))}"
-            )
+            raise InvalidArgumentError(argument, f"{item!r} is not one of {', '.join(sorted(allowed))}")
     return items
 
 

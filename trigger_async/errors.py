@@ -232,9 +232,7 @@ class BatchTriggerError(TriggerError):
         self.batch_id = batch_id
         self.api_error = cause if isinstance(cause, ApiError) else None
         self.is_rate_limited = isinstance(cause, RateLimitError)
-        self.retry_after_ms: int | None = (
-            cause.milliseconds_until_reset if isinstance(cause, RateLimitError) else None
-        )
+        self.retry_after_ms: int | None = cause.milliseconds_until_reset if isinstance(cause, RateLimitError) else None
         self.retry_after: float | None = cause.retry_after if isinstance(cause, ApiError) else None
         self.__cause__ = cause
 
@@ -250,9 +248,7 @@ _STATUS_CLASSES: dict[int, type[ApiError]] = {
 }
 
 
-def make_status_error(
-    status: int, headers: Mapping[str, str], body: Any, text: str | None
-) -> ApiError:
+def make_status_error(status: int, headers: Mapping[str, str], body: Any, text: str | None) -> ApiError:
     """Build the exception class that matches ``status``."""
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else ApiError)
     return cls(status, headers, body, text=text)

@@ -14,7 +14,7 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from trigger_async import AsyncTriggerClient, ListedRun, RunHandle
 from trigger_async.testing import Emulator
@@ -24,12 +24,9 @@ TASKS = ("send-email", "resize-image", "sync-crm")
 
 async def _trigger_and_list(
     client: AsyncTriggerClient, label: str, tag: str
-) -> tuple[list[RunHandle], list[ListedRun]]:
+) -> tuple[list[RunHandle[Any]], list[ListedRun]]:
     handles = await asyncio.gather(
-        *(
-            client.tasks.trigger(task, {"demo": label, "n": n}, tags=[tag])
-            for n, task in enumerate(TASKS)
-        )
+        *(client.tasks.trigger(task, {"demo": label, "n": n}, tags=[tag]) for n, task in enumerate(TASKS))
     )
     runs = [run async for run in client.runs.list(tag=tag, limit=100)]
     return list(handles), runs
@@ -37,17 +34,12 @@ async def _trigger_and_list(
 
 def _table(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in rows
-    ]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
-async def run_demo(
-    prod: AsyncTriggerClient, preview: AsyncTriggerClient, *, out: TextIO = sys.stdout
-) -> bool:
+async def run_demo(prod: AsyncTriggerClient, preview: AsyncTriggerClient, *, out: TextIO = sys.stdout) -> bool:
     """Run both clients concurrently; print the table; True when neither saw the other's runs."""
     tag = f"demo-{uuid.uuid4().hex[:10]}"
     (prod_handles, prod_runs), (preview_handles, preview_runs) = await asyncio.gather(
@@ -92,9 +84,7 @@ async def main() -> int:
     async with Emulator() as emulator:
         print(f"No TRIGGER_SECRET_KEY set: using the embedded emulator at {emulator.url}\n")
         async with (
-            AsyncTriggerClient(
-                access_token=emulator.prod_key, base_url=emulator.url, preview_branch=""
-            ) as prod,
+            AsyncTriggerClient(access_token=emulator.prod_key, base_url=emulator.url, preview_branch="") as prod,
             AsyncTriggerClient(
                 access_token=emulator.preview_key,
                 base_url=emulator.url,

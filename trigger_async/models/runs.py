@@ -36,21 +36,24 @@ RunStatus = Literal[
     "EXPIRED",
     "TIMED_OUT",
 ]
-MachinePreset = Literal[
-    "micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"
-]
+MachinePreset = Literal["micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"]
 
 O = TypeVar("O")  # noqa: E741
 
 
 @attrs.frozen
-class RunHandle:
-    """What a trigger returns: the new run's ``id`` and a token a browser may use to read it."""
+class RunHandle(Generic[O]):
+    """What a trigger returns: the new run's ``id`` and a token a browser may use to read it.
+
+    Passing the handle to ``runs.retrieve()`` gives the output the type of the ``TaskRef``
+    the run was triggered with.
+    """
 
     id: str
     public_access_token: str
     is_cached: bool | None = None
     task_identifier: str | None = None
+    output_type: type[O] | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import aiohttp
 import attrs
+import cattrs
 
-from .._base import CallScope, Resource, effective_options, request_options_of
+from .._base import Binding, CallScope, Resource, effective_options, request_options_of
 from .._config import RequestOptions, Timeout
 from .._constants import MACHINE_PRESETS, RUN_STATUSES
 from .._converter import structure
 from .._packets import parse_packet
 from .._pagination import Cursor, CursorPage, CursorPager
 from .._serialization import UNDEFINED, encode_path_segment, epoch_ms, superjson_stringify
+from .._taskref import structure_output
 from .._transport import fetch_plain, log
 from .._validation import (
     check_bool,
@@ -33,10 +35,13 @@ from .._validation import (
     tags_value,
     ttl_value,
 )
-from ..errors import InvalidArgumentError, InvalidArgumentTypeError, TriggerError
-from ..models.runs import ListedRun, RetrievedRun
+from ..errors import ApiSchemaValidationError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
+from ..models.runs import ListedRun, RetrievedRun, RunHandle
+from .bulk import Bulk
 
 __all__ = ["Runs"]
+
+O = TypeVar("O")  # noqa: E741
 
 _ENVS = frozenset({"dev", "staging", "prod"})
 
@@ -74,17 +79,13 @@ def _created_bound(value: object, argument: str) -> str | None:
 def _queue_filter(value: object) -> list[str] | None:
     if value is None:
         return None
-    items = (
-        value if isinstance(value, Sequence) and not isinstance(value, (str, Mapping)) else [value]
-    )
+    items = value if isinstance(value, Sequence) and not isinstance(value, (str, Mapping)) else [value]
     names: list[str] = []
     for item in items:
         kind = getattr(item, "type", None) if not isinstance(item, Mapping) else item.get("type")
         name = getattr(item, "name", None) if not isinstance(item, Mapping) else item.get("name")
         if kind not in ("task", "custom") or not isinstance(name, str) or not name:
-            raise InvalidArgumentError(
-                "queue", 'expected QueueRef(type="task"|"custom", name=...) or such dicts'
-            )
+            raise InvalidArgumentError("queue", 'expected QueueRef(type="task"|"custom", name=...) or such dicts')
         names.append(f"task/{name}" if kind == "task" else name)
     return names
 
@@ -108,7 +109,11 @@ async def _download(scope: CallScope, url: str | None, current: Any, timeout: Ti
 
 
 class Runs(Resource):
-    """Read and act on runs."""
+    """Read and act on runs. ``runs.bulk`` acts on many runs at once."""
+
+    def __init__(self, binding: Binding) -> None:
+        super().__init__(binding)
+        self.bulk = Bulk(binding)
 
     def list(
         self,
@@ -144,9 +149,7 @@ class Runs(Resource):
         if project_ref is not None:
             require_str(project_ref, "project_ref")
         elif env is not None:
-            raise InvalidArgumentError(
-                "env", "only applies with a project_ref (runs.list(project_ref, env=...))"
-            )
+            raise InvalidArgumentError("env", "only applies with a project_ref (runs.list(project_ref, env=...))")
         if limit is not None:
             optional_number(limit, "limit", minimum=1, integer=True)
             if limit > 100:
@@ -189,33 +192,44 @@ class Runs(Resource):
                 query.append(("page[after]", cursor.after))
             if cursor.before:
                 query.append(("page[before]", cursor.before))
-            response = await self._request(
-                "GET", path, scope=scope, query=query, request_options=options
-            )
-            page = structure(
-                response.body, _RunsPage, status=response.status, headers=response.headers
-            )
+            response = await self._request("GET", path, scope=scope, query=query, request_options=options)
+            page = structure(response.body, _RunsPage, status=response.status, headers=response.headers)
             return CursorPage(page.data, page.pagination.next, page.pagination.previous, fetch)
 
-        return CursorPager(
-            fetch, Cursor(after=optional_str(after, "after"), before=optional_str(before, "before"))
-        )
+        return CursorPager(fetch, Cursor(after=optional_str(after, "after"), before=optional_str(before, "before")))
 
+    @overload
     async def retrieve(
-        self, run_id: Any, *, request_options: RequestOptions | None = None
-    ) -> RetrievedRun[Any]:
-        """Retrieve one run by id (or by a handle/run object with an ``id``)."""
+        self, run_id: RunHandle[O], *, request_options: RequestOptions | None = None
+    ) -> RetrievedRun[O]: ...
+
+    @overload
+    async def retrieve(self, run_id: Any, *, request_options: RequestOptions | None = None) -> RetrievedRun[Any]: ...
+
+    async def retrieve(self, run_id: Any, *, request_options: RequestOptions | None = None) -> RetrievedRun[Any]:
+        """Retrieve one run by id, or by a handle/run object with an ``id``.
+
+        Given the handle of a trigger made with a ``TaskRef`` whose ``output_type`` is an attrs
+        class or dataclass, the output comes back as that type.
+        """
         path = f"/api/v3/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}"
-        return await self._retrieve(path, request_options_of(request_options))
+        run = await self._retrieve(path, request_options_of(request_options))
+        output_type = getattr(run_id, "output_type", None)
+        if output_type is None or run.output is None:
+            return run
+        try:
+            return attrs.evolve(run, output=structure_output(run.output, output_type))
+        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
+            raise ApiSchemaValidationError(
+                200, {}, run.output, f"output does not match {output_type.__name__}: {error}"
+            ) from error
 
     async def _retrieve(
         self, path: str, options: RequestOptions | None, scope: CallScope | None = None
     ) -> RetrievedRun[Any]:
         scope = scope or self._scope()
         response = await self._request("GET", path, scope=scope, request_options=options)
-        run = structure(
-            response.body, RetrievedRun[Any], status=response.status, headers=response.headers
-        )
+        run = structure(response.body, RetrievedRun[Any], status=response.status, headers=response.headers)
         if run.payload_presigned_url is None and run.output_presigned_url is None:
             return run
         timeout = effective_options(scope, options).timeout or Timeout()
@@ -228,12 +242,8 @@ class Runs(Resource):
     async def cancel(self, run_id: Any, *, request_options: RequestOptions | None = None) -> str:
         """Cancel a run that has not finished (a finished run is left as it is). Returns its id."""
         path = f"/api/v2/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}/cancel"
-        response = await self._request(
-            "POST", path, request_options=request_options_of(request_options)
-        )
-        return structure(
-            response.body, _IdResponse, status=response.status, headers=response.headers
-        ).id
+        response = await self._request("POST", path, request_options=request_options_of(request_options))
+        return structure(response.body, _IdResponse, status=response.status, headers=response.headers).id
 
     async def replay(
         self,
@@ -263,9 +273,7 @@ class Runs(Resource):
         """
         path = f"/api/v1/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}/replay"
         if payload_type not in (None, "application/json", "application/super+json"):
-            raise InvalidArgumentError(
-                "payload_type", "must be 'application/json' or 'application/super+json'"
-            )
+            raise InvalidArgumentError("payload_type", "must be 'application/json' or 'application/super+json'")
         entries: list[tuple[str, Any]] = [
             ("payload", payload),
             ("payloadType", payload_type),
@@ -289,9 +297,7 @@ class Runs(Resource):
             ("maxDuration", seconds_of(max_duration, "max_duration")),
             ("priority", seconds_of(priority, "priority", minimum=float("-inf"))),
         ]
-        body = {
-            name: value for name, value in entries if value is not None and value is not UNDEFINED
-        }
+        body = {name: value for name, value in entries if value is not None and value is not UNDEFINED}
         if "payload" in body and payload_type is None:
             # As the official SDK: superjson-encode the payload and say so, appended last.
             body["payload"] = superjson_stringify(payload)
@@ -302,9 +308,7 @@ class Runs(Resource):
             body=body if body else UNDEFINED,
             request_options=request_options_of(request_options),
         )
-        return structure(
-            response.body, _IdResponse, status=response.status, headers=response.headers
-        ).id
+        return structure(response.body, _IdResponse, status=response.status, headers=response.headers).id
 
     async def reschedule(
         self,
@@ -314,18 +318,12 @@ class Runs(Resource):
         request_options: RequestOptions | None = None,
     ) -> RetrievedRun[Any]:
         """Move a ``DELAYED`` run to a new time (a duration from now or an aware datetime)."""
-        path = (
-            f"/api/v1/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}/reschedule"
-        )
+        path = f"/api/v1/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}/reschedule"
         if delay is None:
             raise InvalidArgumentError("delay", "is required")
         body = {"delay": delay_value(delay)}
-        response = await self._request(
-            "POST", path, body=body, request_options=request_options_of(request_options)
-        )
-        return structure(
-            response.body, RetrievedRun[Any], status=response.status, headers=response.headers
-        )
+        response = await self._request("POST", path, body=body, request_options=request_options_of(request_options))
+        return structure(response.body, RetrievedRun[Any], status=response.status, headers=response.headers)
 
     async def poll(
         self,

@@ -87,9 +87,7 @@ class EmulatorApp:
             path=path,
             raw_path=raw_path,
             query_string=raw_query,
-            headers={
-                name.lower(): ", ".join(request.headers.getall(name)) for name in request.headers
-            },
+            headers={name.lower(): ", ".join(request.headers.getall(name)) for name in request.headers},
             body=body,
             arrived_at=arrived_at,
         )
@@ -104,9 +102,7 @@ class EmulatorApp:
         response.headers.update(_COMMON_HEADERS)
         return response
 
-    async def _answer_injected(
-        self, request: web.Request, injected: InjectedResponse
-    ) -> web.StreamResponse:
+    async def _answer_injected(self, request: web.Request, injected: InjectedResponse) -> web.StreamResponse:
         if injected.delay > 0:
             await asyncio.sleep(injected.delay)
         if injected.drop_connection:
@@ -115,9 +111,7 @@ class EmulatorApp:
                 transport.close()
             # Nothing can be written on a closed transport; aiohttp discards this answer.
             return web.Response(status=499)
-        headers = {
-            name: value() if callable(value) else value for name, value in injected.headers.items()
-        }
+        headers = {name: value() if callable(value) else value for name, value in injected.headers.items()}
         body = injected.body
         content_type: str | None = None
         if body is None:
@@ -135,9 +129,7 @@ class EmulatorApp:
             headers["Content-Type"] = content_type
         return web.Response(status=injected.status, body=data, headers=headers)
 
-    async def _handle(
-        self, request: web.Request, body: bytes, raw_path: str, raw_query: str
-    ) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, body: bytes, raw_path: str, raw_query: str) -> web.StreamResponse:
         state = self.state
         if len(raw_path) > 1 and raw_path.endswith("/"):
             location = re.sub(r"/+", "/", raw_path[:-1]) or "/"

@@ -46,11 +46,7 @@ class Credential:
         """Whether any of ``resources`` may be acted on (secret keys may do everything)."""
         if not self.is_public_token:
             return True
-        return any(
-            scope_grants(scope, action, kind, ident)
-            for scope in self.scopes
-            for kind, ident in resources
-        )
+        return any(scope_grants(scope, action, kind, ident) for scope in self.scopes for kind, ident in resources)
 
     @property
     def token_hash(self) -> str:

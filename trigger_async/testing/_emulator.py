@@ -68,9 +68,7 @@ class Emulator:
     ) -> None:
         self.host = host
         self.port = port
-        self._state = State(
-            Settings(dedupe_request_idempotency=dedupe_request_idempotency, rate_limit=rate_limit)
-        )
+        self._state = State(Settings(dedupe_request_idempotency=dedupe_request_idempotency, rate_limit=rate_limit))
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
@@ -197,9 +195,7 @@ class Emulator:
         name = sanitize_branch(branch)
         if env.type == "PREVIEW" and name is None:
             raise ValueError("a preview key needs a branch")
-        if name is not None and (
-            env.type == "PREVIEW" or (env.type == "DEVELOPMENT" and name != "default")
-        ):
+        if name is not None and (env.type == "PREVIEW" or (env.type == "DEVELOPMENT" and name != "default")):
             branch_env = store.branch_env(env, name, create=False)
             if branch_env is None:
                 return []
@@ -269,9 +265,7 @@ class ThreadedEmulator:
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
         started: concurrent.futures.Future[asyncio.AbstractEventLoop] = concurrent.futures.Future()
-        thread = threading.Thread(
-            target=self._serve, args=(started,), name="trigger-emulator", daemon=True
-        )
+        thread = threading.Thread(target=self._serve, args=(started,), name="trigger-emulator", daemon=True)
         thread.start()
         try:
             self._loop = started.result()

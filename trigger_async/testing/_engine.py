@@ -143,9 +143,7 @@ def trigger_run(state: State, spec: TriggerSpec) -> TriggerResult:
 
     raw_tags = _tag_list(spec.tags)
     if len(raw_tags) > MAX_TAGS:
-        raise ServiceError(
-            f"Runs can only have {MAX_TAGS} tags, you're trying to set {len(raw_tags)}."
-        )
+        raise ServiceError(f"Runs can only have {MAX_TAGS} tags, you're trying to set {len(raw_tags)}.")
     tags: list[str] = []
     for tag in raw_tags:
         if tag.strip() and tag not in tags:
@@ -155,19 +153,14 @@ def trigger_run(state: State, spec: TriggerSpec) -> TriggerResult:
 
     parent = store.find_run(env, spec.parent_run_id) if spec.parent_run_id else None
     if parent is not None and spec.resume_parent_on_completion and parent.is_final:
-        raise ServiceError(
-            f"Cannot trigger {task} as the parent run has a status of {parent.status}"
-        )
+        raise ServiceError(f"Cannot trigger {task} as the parent run has a status of {parent.status}")
 
     key = spec.idempotency_key or None
     if key is not None:
         existing_id = store.idempotency.get((env.id, task, key))
         existing = store.runs.get(existing_id) if existing_id else None
         if existing is not None:
-            expired = (
-                existing.idempotency_key_expires_at is not None
-                and existing.idempotency_key_expires_at < now
-            )
+            expired = existing.idempotency_key_expires_at is not None and existing.idempotency_key_expires_at < now
             if expired or existing.status in KEY_RELEASING_STATUSES:
                 existing.idempotency_key = None
                 existing.idempotency_key_user = None
@@ -196,9 +189,7 @@ def trigger_run(state: State, spec: TriggerSpec) -> TriggerResult:
     if spec.credential.one_time_use:
         token_hash = spec.credential.token_hash
         if token_hash in store.used_one_time_tokens:
-            raise ServiceError(
-                f"Cannot trigger {task} with a one-time use token as it has already been used."
-            )
+            raise ServiceError(f"Cannot trigger {task} with a one-time use token as it has already been used.")
 
     idempotency_expires: int | None = None
     if key is not None:

@@ -26,9 +26,7 @@ class Reply(Exception):
         self.response = response
 
 
-def json_response(
-    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     """A compact JSON answer, encoded like ``JSON.stringify``."""
     return web.Response(
         body=js_json(data).encode(),
@@ -39,9 +37,7 @@ def json_response(
     )
 
 
-def problem_response(
-    data: Mapping[str, Any], status: int, headers: Mapping[str, str] | None = None
-) -> web.Response:
+def problem_response(data: Mapping[str, Any], status: int, headers: Mapping[str, str] | None = None) -> web.Response:
     """The rate limiter's ``application/problem+json`` answers, pretty-printed."""
     return web.Response(
         body=json.dumps(data, indent=2, ensure_ascii=False).encode(),
@@ -51,16 +47,12 @@ def problem_response(
     )
 
 
-def error_response(
-    status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
-) -> web.Response:
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> web.Response:
     """``{"error": message, ...extra}`` with ``status``."""
     return json_response({"error": message, **extra}, status, headers)
 
 
-def fail(
-    status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
-) -> NoReturn:
+def fail(status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> NoReturn:
     """Stop handling and answer ``{"error": message, ...}``."""
     raise Reply(error_response(status, message, headers, **extra))
 

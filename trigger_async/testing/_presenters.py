@@ -53,9 +53,7 @@ def common_fields(run: Run, new_vocabulary: bool, *, user_key: bool) -> dict[str
     out["costInCents"] = 0
     out["baseCostInCents"] = 0
     out["durationMs"] = (
-        run.finished_at - run.started_at
-        if run.finished_at is not None and run.started_at is not None
-        else 0
+        run.finished_at - run.started_at if run.finished_at is not None and run.started_at is not None else 0
     )
     metadata = _metadata(run)
     if metadata is not None:

@@ -155,21 +155,15 @@ def parse_list_query(call: Call) -> ListQuery:
     if statuses:
         invalid = [s for s in statuses if s not in FILTER_STATUS_MAP]
         if invalid:
-            issues.append(
-                custom_issue(f"Invalid status values: {', '.join(invalid)}", ("filter[status]",))
-            )
+            issues.append(custom_issue(f"Invalid status values: {', '.join(invalid)}", ("filter[status]",)))
     machines = _split(query.get("filter[machine]"))
     if machines:
         invalid = [m for m in machines if m not in MACHINE_PRESETS]
         if invalid:
-            issues.append(
-                custom_issue(f"Invalid machine values: {', '.join(invalid)}", ("filter[machine]",))
-            )
+            issues.append(custom_issue(f"Invalid machine values: {', '.join(invalid)}", ("filter[machine]",)))
     is_test_text = query.get("filter[isTest]")
     if is_test_text is not None and is_test_text not in ("true", "false"):
-        issues.append(
-            custom_issue(f"Invalid value for isTest: {is_test_text}", ("filter[isTest]",))
-        )
+        issues.append(custom_issue(f"Invalid value for isTest: {is_test_text}", ("filter[isTest]",)))
     if issues:
         raise_details("Query Error", issues)
 
@@ -192,9 +186,7 @@ def parse_list_query(call: Call) -> ListQuery:
 
     tasks = _split(query.get("filter[taskIdentifier]"))
     envs = _split(query.get("filter[env]"))
-    internal_statuses = (
-        frozenset(s for name in statuses for s in FILTER_STATUS_MAP[name]) if statuses else None
-    )
+    internal_statuses = frozenset(s for name in statuses for s in FILTER_STATUS_MAP[name]) if statuses else None
     return ListQuery(
         page_size=page_size,
         after=query.get("page[after]") or None,

@@ -67,9 +67,7 @@ KEY_RELEASING_STATUSES: Final = frozenset(
 )
 
 #: Statuses ``fail_run`` may set.
-FAILURE_STATUSES: Final = frozenset(
-    {"COMPLETED_WITH_ERRORS", "INTERRUPTED", "SYSTEM_FAILURE", "CRASHED", "TIMED_OUT"}
-)
+FAILURE_STATUSES: Final = frozenset({"COMPLETED_WITH_ERRORS", "INTERRUPTED", "SYSTEM_FAILURE", "CRASHED", "TIMED_OUT"})
 
 #: Not started yet: the TTL clock applies.
 UNSTARTED_STATUSES: Final = frozenset({"PENDING", "PENDING_VERSION", "WAITING_FOR_DEPLOY"})

@@ -167,9 +167,7 @@ class Store:
             self._env_by_id[env.id] = env
         return env
 
-    def branch_env(
-        self, parent: Environment, branch: str, *, create: bool = True
-    ) -> Environment | None:
+    def branch_env(self, parent: Environment, branch: str, *, create: bool = True) -> Environment | None:
         """A branch environment of ``parent`` (preview, or a named dev branch)."""
         env = self._branches.get((parent.id, branch))
         if env is None and create:

@@ -74,16 +74,12 @@ TRIGGER_OPTION_FIELDS: Final = {
     "resumeParentOnCompletion": Boolean().optional(),
     "lockToVersion": String().optional(),
     "externalDeploymentId": String(max_length=256).optional(),
-    "queue": Object(
-        {"name": String(), "concurrencyLimit": Number(integer=True).optional()}
-    ).optional(),
+    "queue": Object({"name": String(), "concurrencyLimit": Number(integer=True).optional()}).optional(),
     "concurrencyKey": OneOf((String(), Number())).optional(),
     "delay": OneOf((String(), CoerceDate())).optional(),
     "idempotencyKey": String(max_length=2048).optional(),
     "idempotencyKeyTTL": String().optional(),
-    "idempotencyKeyOptions": Object(
-        {"key": String(), "scope": Enum(("run", "attempt", "global"))}
-    ).optional(),
+    "idempotencyKeyOptions": Object({"key": String(), "scope": Enum(("run", "attempt", "global"))}).optional(),
     "machine": Enum(MACHINE_PRESETS).optional(),
     "maxAttempts": Number(integer=True).optional(),
     "maxDuration": Number().optional(),
@@ -153,9 +149,7 @@ def spec_from_options(
         payload=make_packet(payload, options.get("payloadType")),
         context=None if context is MISSING else context,
         tags=options.get("tags", MISSING),
-        metadata=(
-            None if metadata is MISSING else metadata_packet(metadata, options.get("metadataType"))
-        ),
+        metadata=(None if metadata is MISSING else metadata_packet(metadata, options.get("metadataType"))),
         queue=queue["name"] if queue else None,
         concurrency_key=(
             concurrency_key
@@ -165,9 +159,7 @@ def spec_from_options(
         delay=options.get("delay", MISSING),
         ttl=options.get("ttl", MISSING),
         idempotency_key=header_key if header_key is not None else options.get("idempotencyKey"),
-        idempotency_key_ttl=header_ttl
-        if header_ttl is not None
-        else options.get("idempotencyKeyTTL"),
+        idempotency_key_ttl=header_ttl if header_ttl is not None else options.get("idempotencyKeyTTL"),
         idempotency_key_user=key_options.get("key"),
         idempotency_key_scope=key_options.get("scope"),
         machine=options.get("machine"),

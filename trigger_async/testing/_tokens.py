@@ -16,9 +16,7 @@ from ._store import Environment
 TOKEN_LIFETIME_S = 3600
 
 
-def mint_token(
-    env: Environment, scopes: Sequence[str], now_ms: int, *, header_claims: bool = True
-) -> dict[str, str]:
+def mint_token(env: Environment, scopes: Sequence[str], now_ms: int, *, header_claims: bool = True) -> dict[str, str]:
     """``x-trigger-jwt`` (+ ``x-trigger-jwt-claims``) for a response.
 
     The token is signed with the environment's root key (the parent's for a branch) and

@@ -64,8 +64,7 @@ class Issue:
         out.update(self.fields)
         if self.union_errors:
             out["unionErrors"] = [
-                {"issues": [i.to_zod() for i in errs], "name": "ZodError"}
-                for errs in self.union_errors
+                {"issues": [i.to_zod() for i in errs], "name": "ZodError"} for errs in self.union_errors
             ]
         # Checks and refinements carry their message in the issue data, so it precedes path.
         if self.code in ("custom", "too_big", "too_small"):
@@ -167,8 +166,7 @@ class String(Schema):
             issues.append(
                 Issue(
                     "too_small",
-                    self.min_message
-                    or f"String must contain at least {self.min_length} character(s)",
+                    self.min_message or f"String must contain at least {self.min_length} character(s)",
                     path,
                     (
                         ("minimum", self.min_length),
@@ -183,8 +181,7 @@ class String(Schema):
             issues.append(
                 Issue(
                     "too_big",
-                    self.max_message
-                    or f"String must contain at most {self.max_length} character(s)",
+                    self.max_message or f"String must contain at most {self.max_length} character(s)",
                     path,
                     (
                         ("maximum", self.max_length),
@@ -264,9 +261,7 @@ class Number(Schema):
                 )
             )
             status = Status.DIRTY
-        if self.minimum is not None and (
-            value < self.minimum or (not self.min_inclusive and value == self.minimum)
-        ):
+        if self.minimum is not None and (value < self.minimum or (not self.min_inclusive and value == self.minimum)):
             bound = js_number_text(self.minimum)
             relation = "greater than or equal to" if self.min_inclusive else "greater than"
             issues.append(
@@ -283,9 +278,7 @@ class Number(Schema):
                 )
             )
             status = Status.DIRTY
-        if self.maximum is not None and (
-            value > self.maximum or (not self.max_inclusive and value == self.maximum)
-        ):
+        if self.maximum is not None and (value > self.maximum or (not self.max_inclusive and value == self.maximum)):
             bound = js_number_text(self.maximum)
             relation = "less than or equal to" if self.max_inclusive else "less than"
             issues.append(
@@ -400,9 +393,7 @@ class OneOf(Schema):
         if dirty is not None:
             issues.extend(dirty[1])
             return dirty[0]
-        issues.append(
-            Issue("invalid_union", "Invalid input", path, union_errors=tuple(branch_issues))
-        )
+        issues.append(Issue("invalid_union", "Invalid input", path, union_errors=tuple(branch_issues)))
         return Status.ABORTED, value
 
 
@@ -492,6 +483,4 @@ MAX_ISSUES_IN_MESSAGE: Final = 99
 
 def validation_error_text(issues: Sequence[Issue]) -> str:
     """The builder's body error string: ``Validation error: <issue>; <issue>``."""
-    return "Validation error: " + "; ".join(
-        issue_message(i) for i in issues[:MAX_ISSUES_IN_MESSAGE]
-    )
+    return "Validation error: " + "; ".join(issue_message(i) for i in issues[:MAX_ISSUES_IN_MESSAGE])

@@ -1,0 +1,42 @@
+"""Queues returned by ``queues.*`` and the ``QueueRef`` argument."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import attrs
+
+__all__ = ["Queue", "QueueConcurrency", "QueueRef"]
+
+
+@attrs.frozen
+class QueueRef:
+    """A queue named by its kind and name: ``QueueRef("task", "send-email")``."""
+
+    type: Literal["task", "custom"]
+    name: str
+
+
+@attrs.frozen
+class QueueConcurrency:
+    current: float
+    base: float
+    override: float | None = None
+    overridden_at: datetime | None = None
+    overridden_by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Queue:
+    """A queue with its live counts and limits."""
+
+    id: str
+    name: str
+    type: str
+    running: int
+    queued: int
+    paused: bool
+    concurrency_limit: int | None = None
+    version: str = "V1"
+    concurrency: QueueConcurrency | None = None

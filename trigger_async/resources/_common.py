@@ -1,0 +1,106 @@
+"""Helpers shared by several resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .._converter import structure
+from .._pagination import OffsetPage
+from .._serialization import js_iso
+from .._transport import Response
+from .._validation import optional_number
+from ..errors import InvalidArgumentTypeError
+
+
+@attrs.frozen
+class IdResponse:
+    id: str
+
+
+@attrs.frozen
+class SuccessResponse:
+    success: bool
+
+
+@attrs.frozen
+class OkResponse:
+    ok: bool
+
+
+def page_params(page: object, per_page: object) -> list[tuple[str, str]]:
+    """``perPage`` then ``page``, each only when given (the official SDK's order)."""
+    per = optional_number(per_page, "per_page", minimum=1, integer=True)
+    number = optional_number(page, "page", minimum=1, integer=True)
+    params = []
+    if per:
+        params.append(("perPage", str(per)))
+    if number:
+        params.append(("page", str(number)))
+    return params
+
+
+@attrs.frozen
+class _OffsetPagination:
+    current_page: int
+    total_pages: int
+    count: int
+
+
+def offset_page_parts(response: Response, item: type[Any]) -> tuple[list[Any], _OffsetPagination]:
+    body = response.body
+    if isinstance(body, dict) and isinstance(body.get("pagination"), dict):
+        # The official schema coerces these numbers from strings too.
+        pagination = body["pagination"]
+        body = {**body, "pagination": {k: _number(v) for k, v in pagination.items()}}
+    envelope = structure(body, _envelope(item), status=response.status, headers=response.headers)
+    return envelope.data, envelope.pagination
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+_ENVELOPES: dict[type[Any], type[Any]] = {}
+
+
+def _envelope(item: type[Any]) -> type[Any]:
+    if item not in _ENVELOPES:
+        _ENVELOPES[item] = attrs.make_class(
+            f"{item.__name__}Page",
+            {
+                "data": attrs.field(type=list[item]),  # type: ignore[valid-type]
+                "pagination": attrs.field(type=_OffsetPagination),
+            },
+            frozen=True,
+        )
+    return _ENVELOPES[item]
+
+
+def make_offset_page(data: list[Any], pagination: _OffsetPagination, fetch: Any) -> OffsetPage[Any]:
+    return OffsetPage(data, pagination.current_page, pagination.total_pages, pagination.count, fetch)
+
+
+def wire_vocabulary(value: Any, argument: str) -> Any:
+    """A nested option object given with the official SDK's key names: passed through, with
+    aware datetimes as ISO strings and attrs option classes turned into their wire form."""
+    if hasattr(value, "to_wire"):
+        return value.to_wire()
+    if isinstance(value, datetime):
+        return js_iso(value, argument=argument)
+    if isinstance(value, Mapping):
+        for key in value:
+            if not isinstance(key, str):
+                raise InvalidArgumentTypeError(argument, f"keys must be str, got {type(key).__name__}")
+        return {k: wire_vocabulary(v, f"{argument}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [wire_vocabulary(v, f"{argument}[{i}]") for i, v in enumerate(value)]
+    return value
