@@ -92,6 +92,7 @@ class Recorder:
         self._repeat: dict[tuple[str, str], Answer] = {}
         self._runner: web.AppRunner | None = None
         self._ids = itertools.count(1)
+        self._prefixes: list[tuple[str, str, deque[Answer]]] = []
 
     def script(self, method: str, path: str, *answers: Answer, repeat: bool = False) -> None:
         """Answer the next requests to ``method path`` with ``answers`` (the last forever if
@@ -99,6 +100,10 @@ class Recorder:
         self._scripts[(method, path)].extend(answers)
         if repeat:
             self._repeat[(method, path)] = answers[-1]
+
+    def script_prefix(self, method: str, prefix: str, *answers: Answer) -> None:
+        """Answer requests whose decoded path starts with ``prefix`` (random ids inside)."""
+        self._prefixes.append((method, prefix, deque(answers)))
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
@@ -118,7 +123,9 @@ class Recorder:
         )
         key = (request.method, request.path)
         queue = self._scripts.get(key)
-        answer = queue.popleft() if queue else self._repeat.get(key) or self._default(request)
+        answer = (
+            queue.popleft() if queue else self._repeat.get(key) or self._by_prefix(request) or self._default(request)
+        )
         if answer.delay:
             await asyncio.sleep(answer.delay)
         if answer.drop:
@@ -133,6 +140,12 @@ class Recorder:
             data = json.dumps(answer.body).encode() if answer.body is not None else b""
             headers.setdefault("Content-Type", "application/json")
         return web.Response(status=answer.status, body=data, headers=headers)
+
+    def _by_prefix(self, request: web.Request) -> Answer | None:
+        for method, prefix, answers in self._prefixes:
+            if request.method == method and request.path.startswith(prefix) and answers:
+                return answers.popleft()
+        return None
 
     def _default(self, request: web.Request) -> Answer:
         parts = [unquote(part) for part in request.raw_path.split("?")[0].strip("/").split("/")]
