@@ -421,3 +421,39 @@ async def test_twenty_clients_five_hundred_calls_each_see_only_their_own_credent
             assert seen.headers["authorization"] == f"Bearer tr_prod_client{i:02d}"
             assert seen.headers.get("x-trigger-branch") == (f"branch-{i:02d}" if odd else None)
     assert per_client == dict.fromkeys(range(20), 500)
+
+
+async def test_scopes_closed_out_of_order_in_one_task_leave_no_trace() -> None:
+    configure(access_token="tr_dev_configured")
+    first = auth.with_auth(access_token="tr_prod_first")
+    second = auth.with_auth(access_token="tr_stg_second")
+    await first.__aenter__()
+    await second.__aenter__()
+    assert module_config().access_token == "tr_stg_second"
+    await first.__aexit__(None, None, None)
+    assert module_config().access_token == "tr_stg_second"
+    await second.__aexit__(None, None, None)
+    assert module_config().access_token == "tr_dev_configured"
+    outer = task_context(run_id="run_outer")
+    inner = task_context(run_id="run_inner")
+    with outer, inner:
+        assert current_task_context() == TaskContext(run_id="run_inner")
+    outer2, inner2 = task_context(run_id="run_a"), task_context(run_id="run_b")
+    outer2.__enter__()
+    inner2.__enter__()
+    outer2.__exit__(None, None, None)
+    assert current_task_context() == TaskContext(run_id="run_b")
+    inner2.__exit__(None, None, None)
+    assert current_task_context() is None
+
+
+async def test_a_scope_opened_before_configure_still_layers_over_the_newest_configure() -> None:
+    configure(access_token="tr_dev_one", base_url="https://one.example.com")
+    async with auth.with_auth(preview_branch="b"):
+        configure(access_token="tr_dev_two", base_url="https://two.example.com")
+        config = module_config()
+    assert (config.access_token, config.base_url, config.preview_branch) == (
+        "tr_dev_two",
+        "https://two.example.com",
+        "b",
+    )

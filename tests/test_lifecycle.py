@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import logging
 import warnings
 from collections.abc import Iterator
@@ -154,3 +156,33 @@ async def test_cancelled_calls_give_their_connections_back() -> None:
         run = await asyncio.wait_for(client.runs.retrieve("run_ok"), 2)
         await client.aclose()
     assert run.id == "run_ok"
+
+
+THROWAWAY = """
+import asyncio, gc
+from trigger_async import AsyncTriggerClient
+from trigger_async.testing import Emulator
+
+async def main():
+    async with Emulator() as emu:
+        for i in range(5):
+            await AsyncTriggerClient(access_token=emu.dev_key, base_url=emu.url).tasks.trigger("t", {"i": i})
+        client = AsyncTriggerClient(access_token=emu.dev_key, base_url=emu.url)
+        await client.runs.list()
+        del client
+        gc.collect()
+        await asyncio.sleep(0.05)
+        print(len(emu.requests))
+
+asyncio.run(main())
+"""
+
+
+def test_throwaway_clients_are_closed_when_collected() -> None:
+    """A client dropped without aclose() (``await AsyncTriggerClient(...).tasks.trigger(...)``)
+    closes its session on its loop: nothing is printed, even in development mode."""
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error", "-c", THROWAWAY],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "6\n", "")

@@ -226,7 +226,8 @@ BAD_ARGUMENTS: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"max_attempts": 0}, InvalidArgumentError, "max_attempts: must be >= 1"),
     ({"max_attempts": "3"}, InvalidArgumentTypeError, "max_attempts: expected a number, got str"),
     ({"metadata": [1]}, InvalidArgumentTypeError, "metadata: expected a mapping, got list"),
-    ({"metadata": {"when": datetime(2024, 1, 1, tzinfo=timezone.utc)}}, TypeError, "metadata.when"),
+    ({"metadata": {"when": datetime(2024, 1, 1)}}, ValueError, "metadata.when: naive datetime"),
+    ({"metadata": {"blob": b"x"}}, TypeError, "metadata.blob"),
     ({"machine": "huge"}, InvalidArgumentError, "machine: must be one of"),
     (
         {"idempotency_key_ttl": "2 hours"},
@@ -258,3 +259,8 @@ async def test_bad_arguments_raise_before_any_request(
             await client.tasks.trigger(call.pop("task"), call.pop("payload"), **call)
     assert message in str(caught.value)
     assert rec.seen == []
+
+
+async def test_metadata_is_plain_json_with_dates_as_iso_strings() -> None:
+    body, _, _ = await trigger("t", 1, metadata={"at": datetime(2024, 1, 2, 3, 4, 5, 678900, tzinfo=timezone.utc)})
+    assert body["options"]["metadata"] == {"at": "2024-01-02T03:04:05.678Z"}

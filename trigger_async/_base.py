@@ -19,7 +19,7 @@ from ._converter import structure
 from ._serialization import UNDEFINED, build_query, dumps_js
 from ._transport import Response, Transport
 from ._version import __version__
-from .errors import ApiClientMissingError, InvalidArgumentTypeError
+from .errors import ApiClientMissingError, InvalidArgumentError, InvalidArgumentTypeError
 
 _T = TypeVar("_T")
 
@@ -46,11 +46,27 @@ class Binding(Protocol):
 
     def _call_scope(self) -> CallScope: ...
 
+    def _ensure_open(self) -> None: ...
+
 
 def request_options_of(value: object) -> RequestOptions | None:
-    if value is None or isinstance(value, RequestOptions):
-        return value
-    raise InvalidArgumentTypeError("request_options", f"expected RequestOptions, got {type(value).__name__}")
+    """Per-call options, checked before anything is sent."""
+    if value is None:
+        return None
+    if not isinstance(value, RequestOptions):
+        raise InvalidArgumentTypeError("request_options", f"expected RequestOptions, got {type(value).__name__}")
+    token_options = value.public_access_token
+    if token_options is not None:
+        from .resources.tasks import expiration_exp
+
+        argument = "request_options.public_access_token"
+        if not isinstance(token_options, Mapping):
+            raise InvalidArgumentTypeError(argument, "expected a mapping such as {'expiration_time': '2h'}")
+        unknown = sorted(set(token_options) - {"expiration_time"})
+        if unknown:
+            raise InvalidArgumentError(argument, f"unknown key(s) {', '.join(map(str, unknown))}")
+        expiration_exp(token_options.get("expiration_time"), 0, 0, f"{argument}.expiration_time")
+    return value
 
 
 def effective_options(scope: CallScope, per_call: RequestOptions | None) -> RequestOptions:
@@ -139,7 +155,11 @@ class Resource:
         ``client_retry=False`` ignores the client's retry options (only per-call ones apply
         over ``retry_defaults``), as the official SDK does for the batch items stream.
         """
-        scope = scope or self._scope()
+        if scope is None:
+            scope = self._scope()
+        else:
+            # Pagers and pollers capture their scope once; the client may have closed since.
+            self._binding._ensure_open()
         options = effective_options(scope, request_options)
         request_key = str(uuid.uuid4()) if with_request_key else None
         headers = (

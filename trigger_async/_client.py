@@ -19,7 +19,7 @@ from ._config import (
     normalize_base_url,
 )
 from ._context import current_task_context
-from ._transport import Transport
+from ._transport import CLOSED_MESSAGE, Transport
 from .errors import ClientClosedError, InvalidArgumentTypeError
 from .resources.auth import AuthTokens
 from .resources.batch import Batches
@@ -111,9 +111,12 @@ class AsyncTriggerClient:
             f"preview_branch={self._config.preview_branch!r}, closed={self._closed})"
         )
 
+    def _ensure_open(self) -> None:
+        if self._closed or self._transport.closed:
+            raise ClientClosedError(CLOSED_MESSAGE)
+
     def _call_scope(self) -> CallScope:
-        if self._closed:
-            raise ClientClosedError("This AsyncTriggerClient was closed with aclose(); create a new one.")
+        self._ensure_open()
         task = current_task_context() if self._config.inherit_context else None
         return CallScope(self._config, task, self._transport)
 
@@ -166,7 +169,7 @@ class AsyncTriggerClient:
 
     async def __aenter__(self) -> AsyncTriggerClient:
         if self._closed:
-            raise ClientClosedError("This AsyncTriggerClient was closed with aclose(); create a new one.")
+            raise ClientClosedError(CLOSED_MESSAGE)
         return self
 
     async def __aexit__(

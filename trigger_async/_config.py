@@ -6,6 +6,7 @@ import math
 import os
 from collections.abc import Mapping
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -123,6 +124,10 @@ def _headers_converter(value: Mapping[str, str] | None) -> Mapping[str, str] | N
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             raise InvalidArgumentTypeError("additional_headers", f"header {key!r} must map a str to a str")
+        if not key or not all(ch.isascii() and (ch.isalnum() or ch in "!#$%&'*+-.^_`|~") for ch in key):
+            raise InvalidArgumentError("additional_headers", f"{key!r} is not a valid header name")
+        if not _header_safe(item):
+            raise InvalidArgumentError("additional_headers", f"the value of {key!r} has control characters")
     return dict(value)
 
 
@@ -212,10 +217,27 @@ def env_base_url(environ: Mapping[str, str] | None = None) -> str:
 
 
 def normalize_base_url(value: str, argument: str = "base_url") -> str:
+    """Check a base URL now (not at the first call) and drop one trailing ``/``."""
     if not isinstance(value, str):
         raise InvalidArgumentTypeError(argument, f"expected str, got {type(value).__name__}")
+    problem = None
     if not value.startswith(("http://", "https://")):
-        raise InvalidArgumentError(argument, f"must start with http:// or https://, got {value!r}")
+        problem = "must start with http:// or https://"
+    elif any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        problem = "must not contain spaces or control characters"
+    else:
+        try:
+            parts = urlsplit(value)
+            if not parts.hostname:
+                problem = "has no host"
+            _ = parts.port  # raises for a port out of range
+        except ValueError as error:
+            problem = str(error)
+        else:
+            if parts.query or parts.fragment:
+                problem = "must not have a query or fragment"
+    if problem is not None:
+        raise InvalidArgumentError(argument, f"{problem}, got {value!r}")
     return value[:-1] if value.endswith("/") else value
 
 
@@ -224,10 +246,15 @@ def check_optional_str(value: object, argument: str) -> None:
         raise InvalidArgumentTypeError(argument, f"expected str, got {type(value).__name__}")
 
 
+def _header_safe(text: str) -> bool:
+    return all(0x20 <= ord(ch) < 0x7F or 0x80 <= ord(ch) <= 0xFF for ch in text)
+
+
 def check_token(value: object, argument: str = "access_token") -> None:
     check_optional_str(value, argument)
-    if isinstance(value, str) and (not value or value != value.strip()):
-        raise InvalidArgumentError(argument, "must be a non-empty token without surrounding spaces")
+    if isinstance(value, str) and (not value or value != value.strip() or not _header_safe(value)):
+        # The token goes into a header; never echo it back in the message.
+        raise InvalidArgumentError(argument, "must be a non-empty token of printable characters, without spaces around")
 
 
 def build_config(

@@ -28,6 +28,16 @@ from .errors import InvalidArgumentError, InvalidArgumentTypeError
 __all__ = ["TaskContext", "configure", "current_task_context", "task_context", "with_auth"]
 
 
+def _optional(kind: type) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool)):
+            raise InvalidArgumentTypeError(
+                f"TaskContext.{attribute.name}", f"expected {kind.__name__}, got {type(value).__name__}"
+            )
+
+    return check
+
+
 @attrs.frozen
 class TaskContext:
     """What a running Trigger.dev task knows about itself.
@@ -36,21 +46,13 @@ class TaskContext:
     ``test`` flag (``is_test``), ``lockToVersion`` (``version``) and run-scoped idempotency.
     """
 
-    run_id: str | None = None
-    is_test: bool = False
-    attempt_number: int | None = None
-    version: str | None = None
-    external_deployment_id: str | None = None
-    project_ref: str | None = None
-    environment: str | None = None
-
-
-_task_context: ContextVar[TaskContext | None] = ContextVar("trigger_async.task_context", default=None)
-
-
-def current_task_context() -> TaskContext | None:
-    """The ambient task context, or ``None`` outside a task."""
-    return _task_context.get()
+    run_id: str | None = attrs.field(default=None, validator=_optional(str))
+    is_test: bool = attrs.field(default=False, validator=_optional(bool))
+    attempt_number: int | None = attrs.field(default=None, validator=_optional(int))
+    version: str | None = attrs.field(default=None, validator=_optional(str))
+    external_deployment_id: str | None = attrs.field(default=None, validator=_optional(str))
+    project_ref: str | None = attrs.field(default=None, validator=_optional(str))
+    environment: str | None = attrs.field(default=None, validator=_optional(str))
 
 
 _CONFIG_FIELDS = (
@@ -98,6 +100,10 @@ def _overrides_from(config: Mapping[str, Any] | None, fields: Mapping[str, Any],
     check_token(merged.get("access_token"))
     for name in ("preview_branch", "external_deployment_id", "realtime_streams_version"):
         check_optional_str(merged.get(name), name)
+    if merged.get("realtime_streams_version") not in (None, "v1", "v2"):
+        raise InvalidArgumentError(
+            "realtime_streams_version", f"must be 'v1' or 'v2', got {merged['realtime_streams_version']!r}"
+        )
     if merged.get("base_url") is not None:
         merged["base_url"] = normalize_base_url(merged["base_url"])
     options = merged.get("request_options")
@@ -107,26 +113,37 @@ def _overrides_from(config: Mapping[str, Any] | None, fields: Mapping[str, Any],
 
 
 _T = TypeVar("_T")
+Stack = tuple[tuple["_Scope[Any]", _T], ...]
+# Its value never matters; its tokens remember the context each scope was opened in.
+_where_opened: ContextVar[None] = ContextVar("trigger_async.where_opened", default=None)
 
 
 class _Scope(Generic[_T]):
-    """Sets a context variable for a ``with`` / ``async with`` block.
+    """Pushes a value on a context-local stack for a ``with`` / ``async with`` block.
 
-    Closing restores the previous value even when scopes close in non-LIFO order across
-    tasks (each task has its own copy of the variable, so the reset is always local).
+    Closing removes exactly this scope's entry, so scopes may close in any order (also
+    non-LIFO within one task) without resurrecting a closed scope's value. Each asyncio task
+    works on its own copy of the stack.
     """
 
-    def __init__(self, var: ContextVar[_T], value: _T) -> None:
+    def __init__(self, var: ContextVar[Stack[_T]], value: _T) -> None:
         self._var = var
         self._value = value
-        self._token: Token[_T] | None = None
-        self._previous: _T | None = None
+        self._state = "new"
+        self._marker: Token[None] | None = None
+
+    @property
+    def abandoned(self) -> bool:
+        """Closed from another context than the one it was opened in: an async generator
+        finalised elsewhere. Its entry may linger in the opening context, so readers skip it."""
+        return self._state == "abandoned"
 
     def __enter__(self) -> _T:
-        if self._token is not None:
-            raise RuntimeError("this scope is already open; create a new one for each block")
-        self._previous = self._var.get()
-        self._token = self._var.set(self._value)
+        if self._state != "new":
+            raise RuntimeError("this scope was already used; create a new one for each block")
+        self._state = "open"
+        self._marker = _where_opened.set(None)
+        self._var.set((*self._var.get(), (self, self._value)))
         return self._value
 
     def __exit__(
@@ -135,15 +152,17 @@ class _Scope(Generic[_T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        token, self._token = self._token, None
-        if token is None:
+        if self._state != "open":
             return
+        self._state = "closed"
+        assert self._marker is not None
         try:
-            self._var.reset(token)
+            # Only a token's own context may reset it: this tells where we are closing.
+            _where_opened.reset(self._marker)
         except ValueError:
-            # Exited in another context than the one it was entered in (e.g. an async
-            # generator finalised elsewhere): put back what this scope replaced.
-            self._var.set(self._previous)  # type: ignore[arg-type]
+            self._state = "abandoned"
+        stack = self._var.get()
+        self._var.set(tuple(entry for entry in stack if entry[0] is not self))
 
     async def __aenter__(self) -> _T:
         return self.__enter__()
@@ -157,7 +176,18 @@ class _Scope(Generic[_T]):
         self.__exit__(exc_type, exc, tb)
 
 
-def task_context(ctx: TaskContext | None = None, /, **fields: Any) -> _Scope[TaskContext | None]:
+_task_contexts: ContextVar[Stack[TaskContext]] = ContextVar("trigger_async.task_context", default=())
+
+
+def current_task_context() -> TaskContext | None:
+    """The ambient task context (the innermost ``task_context`` block), or ``None``."""
+    for scope, ctx in reversed(_task_contexts.get()):
+        if not scope.abandoned:
+            return ctx
+    return None
+
+
+def task_context(ctx: TaskContext | None = None, /, **fields: Any) -> _Scope[TaskContext]:
     """Make a task context ambient for a ``with`` / ``async with`` block.
 
     ``task_context(TaskContext(run_id="run_1"))`` or ``task_context(run_id="run_1", is_test=True)``.
@@ -168,36 +198,78 @@ def task_context(ctx: TaskContext | None = None, /, **fields: Any) -> _Scope[Tas
         value = attrs.evolve(ctx, **fields) if ctx is not None else TaskContext(**fields)
     except TypeError as error:
         raise InvalidArgumentError("task_context", str(error)) from None
-    return _Scope(_task_context, value)
+    return _Scope(_task_contexts, value)
 
 
-_auth_override: ContextVar[_Overrides | None] = ContextVar("trigger_async.auth_override", default=None)
+_auth_layers: ContextVar[Stack[_Overrides]] = ContextVar("trigger_async.auth_layers", default=())
 
 
-def with_auth(config: Mapping[str, Any] | None = None, /, **fields: Any) -> _Scope[_Overrides | None]:
+def _scoped_overrides() -> _Overrides | None:
+    effective: _Overrides | None = None
+    for scope, layer in _auth_layers.get():
+        if not scope.abandoned:
+            effective = layer.over(effective)
+    return effective
+
+
+def with_auth(
+    config: Mapping[str, Any] | None = None,
+    /,
+    *,
+    access_token: str | None = None,
+    preview_branch: str | None = None,
+    base_url: str | None = None,
+    request_options: RequestOptions | None = None,
+    external_deployment_id: str | None = None,
+    realtime_streams_version: str | None = None,
+) -> _Scope[_Overrides]:
     """Scope module-level calls to other credentials for a ``with`` / ``async with`` block.
 
-    Fields (``access_token``, ``preview_branch``, ``base_url``, ``request_options``, ...)
-    layer over an enclosing scope's, then ``configure()``, then the environment. Only
-    module-level calls (``trigger_async.runs.list()``) see it; ``AsyncTriggerClient``
-    instances never do.
+    Fields (a mapping, keywords, or both) layer over the enclosing scopes' fields, then
+    ``configure()``, then the environment. Only module-level calls (``trigger_async.runs.list()``)
+    see it; ``AsyncTriggerClient`` instances never do. A task created inside the block keeps
+    its credentials after the block closes (tasks copy the context when they are created).
     """
-    layer = _overrides_from(config, fields, "with_auth")
-    return _Scope(_auth_override, layer.over(_auth_override.get()))
+    fields = {
+        "access_token": access_token,
+        "preview_branch": preview_branch,
+        "base_url": base_url,
+        "request_options": request_options,
+        "external_deployment_id": external_deployment_id,
+        "realtime_streams_version": realtime_streams_version,
+    }
+    layer = _overrides_from(config, {k: v for k, v in fields.items() if v is not None}, "with_auth")
+    return _Scope(_auth_layers, layer)
 
 
 _global_lock = threading.Lock()
 _global_overrides: _Overrides | None = None
 
 
-def configure(**fields: Any) -> None:
+def configure(
+    *,
+    access_token: str | None = None,
+    preview_branch: str | None = None,
+    base_url: str | None = None,
+    request_options: RequestOptions | None = None,
+    external_deployment_id: str | None = None,
+    realtime_streams_version: str | None = None,
+) -> None:
     """Set the process-wide configuration of module-level calls.
 
     A second call replaces the first entirely (fields it leaves out go back to the
     environment). Instances of ``AsyncTriggerClient`` are never affected.
     """
     global _global_overrides
-    layer = _overrides_from(None, fields, "configure")
+    fields = {
+        "access_token": access_token,
+        "preview_branch": preview_branch,
+        "base_url": base_url,
+        "request_options": request_options,
+        "external_deployment_id": external_deployment_id,
+        "realtime_streams_version": realtime_streams_version,
+    }
+    layer = _overrides_from(None, {k: v for k, v in fields.items() if v is not None}, "configure")
     with _global_lock:
         _global_overrides = layer
 
@@ -211,7 +283,7 @@ def reset_configuration() -> None:
 
 def module_config() -> ClientConfig:
     """The config of a module-level call made now: ``with_auth`` → ``configure()`` → env."""
-    layer = _auth_override.get()
+    layer = _scoped_overrides()
     effective = layer.over(_global_overrides) if layer is not None else _global_overrides
     effective = effective or _Overrides()
     return build_config(

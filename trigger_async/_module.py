@@ -6,12 +6,9 @@ Each call resolves its config when it starts: the innermost ``auth.with_auth`` s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from . import _idempotency
 from ._base import CallScope
-from ._context import _Overrides, _Scope, configure, current_task_context, module_config, with_auth
+from ._context import configure, current_task_context, module_config, with_auth
 from ._transport import Transport
 from .resources.auth import AuthTokens
 from .resources.batch import Batches
@@ -33,6 +30,9 @@ class _GlobalBinding:
     def _call_scope(self) -> CallScope:
         return CallScope(module_config(), current_task_context(), self.transport)
 
+    def _ensure_open(self) -> None:
+        """Module-level calls never close for good (``aclose()`` only drops the session)."""
+
 
 _binding = _GlobalBinding()
 
@@ -40,13 +40,8 @@ _binding = _GlobalBinding()
 class GlobalAuth(AuthTokens):
     """``trigger_async.auth``: token minting plus the credential scopes of module-level calls."""
 
-    def with_auth(self, config: Mapping[str, Any] | None = None, /, **fields: Any) -> _Scope[_Overrides | None]:
-        """Scope module-level calls to other credentials (``with`` / ``async with``)."""
-        return with_auth(config, **fields)
-
-    def configure(self, **fields: Any) -> None:
-        """Same as ``trigger_async.configure()``."""
-        configure(**fields)
+    with_auth = staticmethod(with_auth)
+    configure = staticmethod(configure)
 
 
 class IdempotencyKeys:
@@ -69,4 +64,4 @@ idempotency_keys = IdempotencyKeys()
 
 async def aclose() -> None:
     """Close the connections module-level calls opened on the running event loop."""
-    await _binding.transport.aclose()
+    await _binding.transport.aclose(final=False)

@@ -29,7 +29,11 @@ def backoff_delay(attempt: int, policy: RetryOptions, rng: Callable[[], float] =
     assert policy.min_timeout is not None and policy.factor is not None
     assert policy.max_timeout is not None
     scale = 1.0 + rng() if policy.randomize else 1.0
-    delay = min(policy.max_timeout, scale * policy.min_timeout * policy.factor ** (attempt - 1))
+    try:
+        growth = policy.factor ** (attempt - 1)
+    except OverflowError:
+        growth = math.inf
+    delay = min(policy.max_timeout, scale * policy.min_timeout * growth) if policy.min_timeout else 0.0
     # The official client rounds to whole milliseconds.
     return round(delay * 1000) / 1000
 
@@ -59,8 +63,12 @@ def ratelimit_reset_wait(headers: Mapping[str, str], now: float) -> float | None
     raw = headers.get("x-ratelimit-reset")
     if raw is None:
         return None
+    text = raw.strip()
+    # An epoch in milliseconds has 13 digits; anything absurdly long is not one.
+    if len(text) > 20:
+        return None
     try:
-        reset_ms = int(raw.strip())
+        reset_ms = int(text)
     except ValueError:
         return None
     wait = reset_ms / 1000 - now

@@ -31,6 +31,8 @@ from urllib.parse import quote, quote_plus
 
 import attrs
 
+from .errors import InvalidArgumentError, InvalidArgumentTypeError
+
 __all__ = [
     "UNDEFINED",
     "UndefinedType",
@@ -44,6 +46,18 @@ __all__ = [
     "superjson_stringify",
     "utf8_len",
 ]
+
+
+def _bad_type(message: str) -> InvalidArgumentTypeError:
+    """A ``TypeError`` of this SDK from ``"<where>: <problem>"``."""
+    where, _, problem = message.partition(": ")
+    return InvalidArgumentTypeError(where, problem)
+
+
+def _bad_value(message: str) -> InvalidArgumentError:
+    """A ``ValueError`` of this SDK from ``"<where>: <problem>"``."""
+    where, _, problem = message.partition(": ")
+    return InvalidArgumentError(where, problem)
 
 
 class UndefinedType(enum.Enum):
@@ -392,7 +406,7 @@ class _JSONWriter:
             first = True
             for key, item in obj.items():
                 if not isinstance(key, str):
-                    raise TypeError(f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})")
+                    raise _bad_type(f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})")
                 if item is UNDEFINED:
                     continue  # JSON.stringify drops undefined properties
                 if not first:
@@ -420,16 +434,16 @@ class _JSONWriter:
             parts.append("]")
             self.active.discard(id(obj))
         elif obj is UNDEFINED:
-            raise TypeError(f"{self.where()}: UNDEFINED has no JSON representation here")
+            raise _bad_type(f"{self.where()}: UNDEFINED has no JSON representation here")
         else:
-            raise TypeError(
+            raise _bad_type(
                 f"{self.where()}: {type(obj).__name__} is not JSON serializable "
                 "(expected dict, list, tuple, str, int, float, bool or None)"
             )
 
     def _enter(self, obj: object) -> None:
         if id(obj) in self.active:
-            raise ValueError(f"{self.where()}: circular reference")
+            raise _bad_value(f"{self.where()}: circular reference")
         self.active.add(id(obj))
 
 
@@ -488,8 +502,8 @@ def _escape_key(segment: _Segment) -> str:
     return str(segment).replace(".", "\\.")
 
 
-def _naive_error(where: str) -> ValueError:
-    return ValueError(f"{where}: naive datetime; pass a timezone-aware datetime")
+def _naive_error(where: str) -> InvalidArgumentError:
+    return _bad_value(f"{where}: naive datetime; pass a timezone-aware datetime")
 
 
 class _SuperJSONWalker:
@@ -540,7 +554,7 @@ class _SuperJSONWalker:
                 raise _naive_error(self.where())
             return _iso(obj), ["Date"]
         if isinstance(obj, date):
-            raise TypeError(
+            raise _bad_type(
                 f"{self.where()}: date is not supported in payloads; pass a timezone-aware datetime (or an ISO string)"
             )
         if isinstance(obj, Mapping):
@@ -548,7 +562,7 @@ class _SuperJSONWalker:
         if isinstance(obj, AbstractSet):
             return self._array(obj, "set")
         if isinstance(obj, (bytes, bytearray, memoryview)):
-            raise TypeError(f"{self.where()}: {type(obj).__name__} is not supported in payloads")
+            raise _bad_type(f"{self.where()}: {type(obj).__name__} is not supported in payloads")
         if not isinstance(obj, type):
             cls = type(obj)
             if attrs.has(cls):
@@ -559,7 +573,7 @@ class _SuperJSONWalker:
                 return self._object(((name, getattr(obj, name)) for name in names), obj)
         if isinstance(obj, Sequence):
             return self._array(obj, None)
-        raise TypeError(
+        raise _bad_type(
             f"{self.where()}: {type(obj).__name__} is not supported in payloads (expected "
             "JSON-like data, datetime, set, attrs or dataclass instances)"
         )
@@ -576,7 +590,7 @@ class _SuperJSONWalker:
 
     def _enter(self, obj: object) -> None:
         if id(obj) in self.active:
-            raise ValueError(f"{self.where()}: circular reference")
+            raise _bad_value(f"{self.where()}: circular reference")
         self.active.add(id(obj))
 
     def _object(self, items: Iterable[tuple[object, object]], owner: object) -> tuple[Any, _Annotation | None]:
@@ -587,12 +601,12 @@ class _SuperJSONWalker:
         for key, item in items:
             if type(key) is not str:
                 if not isinstance(key, str):
-                    raise TypeError(f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})")
+                    raise _bad_type(f"{self.where()}: object keys must be str, not {type(key).__name__} ({key!r})")
                 key = str.__str__(key)
             if key in _FORBIDDEN_KEY_SET:
                 # superjson refuses these keys outright; the official SDK's trigger then fails.
                 path.append(key)
-                raise ValueError(
+                raise _bad_value(
                     f"{self.where()}: the key {key!r} cannot be sent in a payload (superjson "
                     "rejects it as a prototype-pollution risk)"
                 )
@@ -713,6 +727,9 @@ def encode_path_segment(value: str, *, argument: str) -> str:
     encodeURIComponent throws on an unpaired surrogate; so does this, with the SDK's message
     for task ids (``argument == "task"``) and a message naming ``argument`` otherwise.
     """
+    if value in (".", ".."):
+        # Left as they are, these would be resolved as "this/parent folder" along the way.
+        raise InvalidArgumentError(argument, f"{value!r} cannot be a path segment")
     try:
         # quote() always keeps letters, digits and "_.-~"; JS additionally keeps "!*'()".
         return quote(value, safe="!*'()")
@@ -725,11 +742,11 @@ def encode_path_segment(value: str, *, argument: str) -> str:
         pass
     shown = dumps_js(value)
     if argument == "task":
-        raise ValueError(
+        raise _bad_value(
             f"Invalid task id {shown}: it contains characters that cannot be encoded into a URL "
             "(for example an unpaired surrogate). Rename the task to use valid characters."
         )
-    raise ValueError(
+    raise _bad_value(
         f"Invalid {argument} {shown}: it contains characters that cannot be encoded into a URL "
         "(for example an unpaired surrogate)."
     )
@@ -805,7 +822,7 @@ def _iso(dt: datetime) -> str:
 
 def _require_aware(dt: datetime, argument: str) -> None:
     if not isinstance(dt, datetime):
-        raise TypeError(f"{argument}: expected a datetime, not {type(dt).__name__}")
+        raise _bad_type(f"{argument}: expected a datetime, not {type(dt).__name__}")
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise _naive_error(argument)
 

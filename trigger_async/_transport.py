@@ -18,7 +18,9 @@ from yarl import URL
 
 from ._config import RetryOptions, Timeout
 from ._retry import decide
-from .errors import ApiConnectionError, ApiError, ApiTimeoutError, make_status_error
+from .errors import ApiConnectionError, ApiError, ApiTimeoutError, ClientClosedError, make_status_error
+
+CLOSED_MESSAGE = "This AsyncTriggerClient was closed with aclose(); create a new one."
 
 __all__ = ["Response", "Transport"]
 
@@ -68,6 +70,34 @@ def _dispose_on_closed_loop(session: aiohttp.ClientSession) -> None:
         connector._close()
 
 
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _close_orphaned(sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession]) -> None:
+    """Close the sessions of a transport that was garbage-collected without ``aclose()``."""
+    for loop, entry in list(sessions.items()):
+        sessions.pop(loop, None)
+        if entry.session.closed:
+            continue
+        if loop.is_closed():
+            _dispose_on_closed_loop(entry.session)
+            continue
+        try:
+            loop.call_soon_threadsafe(_start_closing, loop, entry.closer)
+        except RuntimeError:  # the loop closed in between
+            _dispose_on_closed_loop(entry.session)
+
+
+async def _aclose(closer: AsyncGenerator[None, None]) -> None:
+    await closer.aclose()
+
+
+def _start_closing(loop: asyncio.AbstractEventLoop, closer: AsyncGenerator[None, None]) -> None:
+    task = loop.create_task(_aclose(closer))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 @attrs.define
 class _LoopSession:
     session: aiohttp.ClientSession
@@ -95,6 +125,15 @@ class Transport:
     def __init__(self, *, connection_limit: int = 100) -> None:
         self._limit = connection_limit
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = weakref.WeakKeyDictionary()
+        # A client dropped without aclose() still closes its sessions: the finalizer holds the
+        # sessions (not the transport), so they are never garbage themselves and can be closed
+        # on their own loops instead of warning from __del__.
+        weakref.finalize(self, _close_orphaned, self._sessions)
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def has_sessions(self) -> bool:
@@ -102,6 +141,8 @@ class Transport:
 
     async def session(self) -> aiohttp.ClientSession:
         """The session of the running loop, created on first use."""
+        if self._closed:
+            raise ClientClosedError(CLOSED_MESSAGE)
         loop = asyncio.get_running_loop()
         entry = self._sessions.get(loop)
         if entry is not None and not entry.session.closed:
@@ -120,8 +161,13 @@ class Transport:
                 if not entry.session.closed:
                     _dispose_on_closed_loop(entry.session)
 
-    async def aclose(self) -> None:
-        """Close the running loop's session and drop those of loops that have ended."""
+    async def aclose(self, *, final: bool = True) -> None:
+        """Close the running loop's session and drop those of loops that have ended.
+
+        ``final`` makes every later request fail with ``ClientClosedError``, calls in flight
+        included; the module-level transport closes with ``final=False`` and reopens on use.
+        """
+        self._closed = self._closed or final
         self._sweep()
         with contextlib.suppress(RuntimeError):
             entry = self._sessions.pop(asyncio.get_running_loop(), None)
@@ -159,13 +205,22 @@ class Transport:
                     response_headers = {k.lower(): v for k, v in resp.headers.items()}
                     raw = await resp.read()
             except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-                error: ApiConnectionError = (
-                    ApiTimeoutError() if isinstance(exc, asyncio.TimeoutError) else ApiConnectionError()
-                )
+                failure: BaseException | None = exc
+            else:
+                failure = None
+            if failure is not None:
+                if self._closed:
+                    raise ClientClosedError(CLOSED_MESSAGE) from None
                 decision = decide(attempt, retry, status=None, headers={}, now=now(), rng=rng)
-                log.debug("%s %s attempt %d failed: %r", method, _path(url), attempt, exc)
+                cause = _safe_cause(failure)
+                log.debug("%s %s attempt %d failed: %s", method, _path(url), attempt, cause)
                 if not decision.retry:
-                    raise error from exc
+                    error: ApiConnectionError = (
+                        ApiTimeoutError() if isinstance(failure, asyncio.TimeoutError) else ApiConnectionError()
+                    )
+                    # Raised outside the except block, from a cause that cannot carry the
+                    # request's headers (aiohttp's response errors hold them, token included).
+                    raise error from cause
                 await asyncio.sleep(decision.delay)
                 continue
             text = raw.decode("utf-8", errors="replace")
@@ -197,8 +252,15 @@ def _parse_json(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
+
+
+def _safe_cause(exc: BaseException) -> BaseException:
+    """The failure to chain: aiohttp's response errors are replaced by a plain description."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return ConnectionError(f"{type(exc).__name__}: {exc.status}, {exc.message}")
+    return exc
 
 
 def _path(url: str | URL) -> str:

@@ -59,6 +59,15 @@ def optional_number(
     return int(value) if integer else value
 
 
+def required_number(
+    value: object, argument: str, *, minimum: float | None = None, integer: bool = False
+) -> int | float:
+    number = optional_number(value, argument, minimum=minimum, integer=integer)
+    if number is None:
+        raise InvalidArgumentTypeError(argument, "expected a number, got None")
+    return number
+
+
 def seconds_of(value: object, argument: str, *, minimum: float = 0) -> int | float | None:
     """Seconds given as a number or a ``timedelta``."""
     if isinstance(value, timedelta):
@@ -137,7 +146,7 @@ def tags_value(value: object, argument: str = "tags") -> str | list[str] | None:
 def machine_value(value: object, argument: str = "machine") -> str | None:
     if value is None:
         return None
-    if value not in MACHINE_PRESETS:
+    if not isinstance(value, str) or value not in MACHINE_PRESETS:
         raise InvalidArgumentError(argument, f"must be one of {', '.join(sorted(MACHINE_PRESETS))}, got {value!r}")
     return str(value)
 
@@ -148,8 +157,20 @@ def json_object(value: object, argument: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise InvalidArgumentTypeError(argument, f"expected a mapping, got {type_name(value)}")
-    dumps_js(dict(value), path=argument)  # raises TypeError naming the bad path
-    return dict(value)
+    converted: dict[str, Any] = _json_dates(dict(value), argument)
+    dumps_js(converted, path=argument)  # raises naming the bad path
+    return converted
+
+
+def _json_dates(value: Any, where: str) -> Any:
+    """Aware datetimes become ISO strings, as ``JSON.stringify`` writes a ``Date``."""
+    if isinstance(value, datetime):
+        return js_iso(value, argument=where)
+    if isinstance(value, dict):
+        return {k: _json_dates(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_dates(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
 
 
 def str_list(value: object, argument: str, *, allowed: frozenset[str] | None = None) -> list[str] | None:
@@ -166,6 +187,9 @@ def str_list(value: object, argument: str, *, allowed: frozenset[str] | None = N
     for item in items:
         if not isinstance(item, str):
             raise InvalidArgumentTypeError(argument, f"items must be str, got {type_name(item)}")
+        if not item:
+            # The server would drop an empty filter and widen the listing to everything.
+            raise InvalidArgumentError(argument, "must not contain empty strings")
         if allowed is not None and item not in allowed:
             raise InvalidArgumentError(argument, f"{item!r} is not one of {', '.join(sorted(allowed))}")
     return items

@@ -189,17 +189,13 @@ class RateLimitError(ApiError):
     ) -> None:
         super().__init__(status, headers, body, text=text, message=message)
         self.milliseconds_until_reset: int | None = None
-        reset = self.headers.get("x-ratelimit-reset")
-        if reset is not None:
-            try:
-                reset_ms = int(reset)
-            except ValueError:
-                pass
-            else:
-                # Same jitter as the official client (0–2 s) so callers that back off in
-                # lock-step do not all return at the same instant.
-                delta = reset_ms - math.floor(time.time() * 1000) + random.randrange(2000)
-                self.milliseconds_until_reset = max(0, delta)
+        reset = self.headers.get("x-ratelimit-reset", "").strip()
+        # An epoch in milliseconds has 13 digits; an absurdly long value is not one.
+        if reset.isdigit() and len(reset) <= 20:
+            # Same jitter as the official client (0–2 s) so callers that back off in
+            # lock-step do not all return at the same instant.
+            delta = int(reset) - math.floor(time.time() * 1000) + random.randrange(2000)
+            self.milliseconds_until_reset = max(0, delta)
 
 
 class InternalServerError(ApiError):

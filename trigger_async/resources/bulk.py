@@ -13,7 +13,7 @@ from .._config import RequestOptions
 from .._converter import structure
 from .._pagination import Cursor, CursorPage, CursorPager
 from .._serialization import encode_path_segment
-from .._validation import optional_number, optional_str, require_str
+from .._validation import optional_number, optional_str, require_str, required_number
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ..models.batches import BulkAction
 from ._common import IdResponse, wire_vocabulary
@@ -140,7 +140,7 @@ class Bulk(Resource):
         before: str | None = None,
         request_options: RequestOptions | None = None,
     ) -> CursorPager[BulkAction]:
-        optional_number(limit, "limit", minimum=1, integer=True)
+        limit = optional_number(limit, "limit", minimum=1, integer=True)  # type: ignore[assignment]
         if after is not None and before is not None:
             raise InvalidArgumentError("after", "pass at most one of after / before")
         options = request_options_of(request_options)
@@ -170,17 +170,17 @@ class Bulk(Resource):
     ) -> BulkAction:
         """Retrieve the bulk action until it is no longer ``PENDING``."""
         path = _path(bulk_action_id)
-        optional_number(poll_interval_ms, "poll_interval_ms", minimum=0)
-        optional_number(max_attempts, "max_attempts", minimum=1, integer=True)
+        interval = required_number(poll_interval_ms, "poll_interval_ms", minimum=0)
+        attempts = int(required_number(max_attempts, "max_attempts", minimum=1, integer=True))
         options = request_options_of(request_options)
         scope = self._scope()
-        for attempt in range(max_attempts):
+        for attempt in range(attempts):
             action = await self._request_model(BulkAction, "GET", path, scope=scope, request_options=options)
             if action.status != "PENDING":
                 return action
-            if attempt + 1 < max_attempts:
-                await asyncio.sleep(poll_interval_ms / 1000)
-        raise TriggerError(f"Bulk action {bulk_action_id} did not complete after {max_attempts} attempts")
+            if attempt + 1 < attempts:
+                await asyncio.sleep(interval / 1000)
+        raise TriggerError(f"Bulk action {bulk_action_id} did not complete after {attempts} attempts")
 
     async def _id(
         self,

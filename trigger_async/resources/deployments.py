@@ -66,7 +66,7 @@ class Deployments(Resource):
     ) -> CursorPager[Deployment]:
         """Deployments, newest first; ``await`` for a page, ``async for`` for all."""
         if limit is not None:
-            optional_number(limit, "limit", minimum=1, integer=True)
+            limit = int(optional_number(limit, "limit", minimum=1, integer=True) or 0)
             if limit > 100:
                 raise InvalidArgumentError("limit", f"must be between 1 and 100, got {limit!r}")
         entries = [

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
-import aiohttp
 import attrs
 import cattrs
 
@@ -29,6 +28,7 @@ from .._validation import (
     optional_number,
     optional_str,
     require_str,
+    required_number,
     run_id_of,
     seconds_of,
     str_list,
@@ -103,8 +103,8 @@ async def _download(scope: CallScope, url: str | None, current: Any, timeout: Ti
         if not 200 <= status < 300:
             return current
         return parse_packet(content_type, raw)
-    except (OSError, ValueError, asyncio.TimeoutError, aiohttp.ClientError):
-        log.debug("could not download a presigned packet", exc_info=True)
+    except Exception:  # as documented (and as the official SDK): any failure leaves the field
+        log.debug("could not download a presigned packet")
         return current
 
 
@@ -151,7 +151,7 @@ class Runs(Resource):
         elif env is not None:
             raise InvalidArgumentError("env", "only applies with a project_ref (runs.list(project_ref, env=...))")
         if limit is not None:
-            optional_number(limit, "limit", minimum=1, integer=True)
+            limit = int(optional_number(limit, "limit", minimum=1, integer=True) or 0)
             if limit > 100:
                 raise InvalidArgumentError("limit", f"must be between 1 and 100, got {limit!r}")
         options = request_options_of(request_options)
@@ -335,15 +335,15 @@ class Runs(Resource):
     ) -> RetrievedRun[Any]:
         """Retrieve the run every ``poll_interval_ms`` until it has completed."""
         rid = run_id_of(run_id)
-        optional_number(poll_interval_ms, "poll_interval_ms", minimum=0)
-        optional_number(max_attempts, "max_attempts", minimum=1, integer=True)
+        interval = required_number(poll_interval_ms, "poll_interval_ms", minimum=0)
+        attempts = int(required_number(max_attempts, "max_attempts", minimum=1, integer=True))
         options = request_options_of(request_options)
         path = f"/api/v3/runs/{encode_path_segment(rid, argument='run_id')}"
         scope = self._scope()
-        for attempt in range(max_attempts):
+        for attempt in range(attempts):
             run = await self._retrieve(path, options, scope)
             if run.is_completed:
                 return run
-            if attempt + 1 < max_attempts:
-                await asyncio.sleep(poll_interval_ms / 1000)
-        raise TriggerError(f"Run {rid} did not complete after {max_attempts} attempts")
+            if attempt + 1 < attempts:
+                await asyncio.sleep(interval / 1000)
+        raise TriggerError(f"Run {rid} did not complete after {attempts} attempts")

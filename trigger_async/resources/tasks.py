@@ -84,6 +84,8 @@ def _debounce(value: object) -> dict[str, Any] | None:
         raise InvalidArgumentError("debounce.delay", "must be a duration string such as '5s'")
     if value.get("mode") not in (None, "leading", "trailing"):
         raise InvalidArgumentError("debounce.mode", "must be 'leading' or 'trailing'")
+    if value.get("maxDelay") is not None and not isinstance(value.get("maxDelay"), str):
+        raise InvalidArgumentError("debounce.maxDelay", "must be a duration string such as '1m'")
     return dict(value)
 
 
