@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import subprocess
 import sys
-import logging
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -183,6 +183,8 @@ def test_throwaway_clients_are_closed_when_collected() -> None:
     closes its session on its loop: nothing is printed, even in development mode."""
     done = subprocess.run(
         [sys.executable, "-X", "dev", "-W", "error", "-c", THROWAWAY],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "6\n", "")

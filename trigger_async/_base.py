@@ -83,6 +83,7 @@ def standard_headers(
     content_type: str | None = "application/json",
     idempotency_key: str | None,
     span_link: bool = False,
+    no_cache: bool = True,
 ) -> CIMultiDict[str]:
     """The header set of the official SDK's JSON calls (wire-spec §2.2.1), in its order."""
     headers: CIMultiDict[str] = CIMultiDict()
@@ -106,8 +107,9 @@ def standard_headers(
     headers["x-trigger-realtime-streams-version"] = scope.config.realtime_streams_version
     if idempotency_key is not None:
         headers["x-trigger-request-idempotency-key"] = idempotency_key
-    # Node's fetch sends this for the SDK's `cache: "no-cache"`; proxies honour it.
-    headers["Cache-Control"] = "max-age=0"
+    if no_cache:
+        # Node's fetch sends this for the SDK's `cache: "no-cache"`; proxies honour it.
+        headers["Cache-Control"] = "max-age=0"
     headers["User-Agent"] = USER_AGENT
     return headers
 
@@ -119,6 +121,7 @@ def bare_headers(content_type: str | None, idempotency_key: str | None) -> CIMul
         headers["Content-Type"] = content_type
     if idempotency_key is not None:
         headers["x-trigger-request-idempotency-key"] = idempotency_key
+    headers["Cache-Control"] = "max-age=0"
     headers["User-Agent"] = USER_AGENT
     return headers
 
@@ -169,6 +172,8 @@ class Resource:
                 content_type=content_type,
                 idempotency_key=request_key,
                 span_link=span_link,
+                # The official SDK's plain-fetch call (the items stream) sends no cache header.
+                no_cache=with_request_key,
             )
             if authenticated
             else bare_headers(content_type, request_key)

@@ -20,7 +20,7 @@ from ._config import (
 )
 from ._context import current_task_context
 from ._transport import CLOSED_MESSAGE, Transport
-from .errors import ClientClosedError, InvalidArgumentTypeError
+from .errors import ClientClosedError, InvalidArgumentError, InvalidArgumentTypeError
 from .resources.auth import AuthTokens
 from .resources.batch import Batches
 from .resources.deployments import Deployments
@@ -40,10 +40,18 @@ class AsyncTriggerClient:
     Arguments left out fall back to the environment **once, here**: the token to
     ``TRIGGER_SECRET_KEY`` then ``TRIGGER_ACCESS_TOKEN``, the branch to
     ``TRIGGER_PREVIEW_BRANCH`` then ``VERCEL_GIT_COMMIT_REF`` then ``TRIGGER_DEV_BRANCH``
-    (``default`` means none; ``preview_branch=""`` means none without looking), the base URL
-    to ``TRIGGER_API_URL`` then ``https://api.trigger.dev``. Afterwards the client never reads
-    the environment, ``configure()`` or ``with_auth`` again; with ``inherit_context=True`` it
-    reads the ambient :class:`TaskContext`.
+    (a ``TRIGGER_DEV_BRANCH`` of ``default`` means none; ``preview_branch=""`` means none
+    without looking), the base URL to ``TRIGGER_API_URL`` then ``https://api.trigger.dev``.
+    Afterwards the client never reads the environment, ``configure()`` or ``with_auth``
+    again; with ``inherit_context=True`` it reads the ambient :class:`TaskContext`.
+
+    ``external_deployment_id`` is sent with every trigger (``externalDeploymentId``) unless
+    the call names one. ``realtime_streams_version`` (``"v2"``, or ``"v1"`` when
+    ``TRIGGER_V2_REALTIME_STREAMS`` is ``0``/``false``) is sent as
+    ``x-trigger-realtime-streams-version``.
+
+    Namespaces: ``tasks``, ``runs`` (and ``runs.bulk``), ``batch``, ``schedules``,
+    ``envvars``, ``queues``, ``deployments``, ``prompts``, ``auth``.
 
     Use it as ``async with AsyncTriggerClient(...) as client:`` or call ``await
     client.aclose()``. It may be used from several event loops one after another.
@@ -103,7 +111,8 @@ class AsyncTriggerClient:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        """Whether ``aclose()`` was called (on this client, or on the one it was copied from)."""
+        return self._closed or self._transport.closed
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +138,7 @@ class AsyncTriggerClient:
         request_options: RequestOptions | NotGiven | None = NOT_GIVEN,
         inherit_context: bool | NotGiven = NOT_GIVEN,
         external_deployment_id: str | NotGiven | None = NOT_GIVEN,
+        realtime_streams_version: str | NotGiven = NOT_GIVEN,
     ) -> AsyncTriggerClient:
         """A new client with some fields changed; the environment is not read again.
 
@@ -155,6 +165,10 @@ class AsyncTriggerClient:
         if not isinstance(external_deployment_id, NotGiven):
             check_optional_str(external_deployment_id, "external_deployment_id")
             changes["external_deployment_id"] = external_deployment_id
+        if not isinstance(realtime_streams_version, NotGiven):
+            if realtime_streams_version not in ("v1", "v2"):
+                raise InvalidArgumentError("realtime_streams_version", "must be 'v1' or 'v2'")
+            changes["realtime_streams_version"] = realtime_streams_version
         copy = object.__new__(AsyncTriggerClient)
         copy._init(attrs.evolve(self._config, **changes), self._transport, owns_transport=False)
         return copy

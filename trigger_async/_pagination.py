@@ -30,10 +30,11 @@ Fetch = Callable[[Cursor], Awaitable["CursorPage[T]"]]
 
 
 class CursorPage(Generic[T]):
-    """One page of a cursor-paginated list.
+    """One page of a cursor-paginated list: the items are in ``data``.
 
     Moving one way drops the other direction's cursor, and every filter of the original
-    call is sent again with each page.
+    call is sent again with each page. ``async for item in page`` yields this page's items
+    and then those of every following page.
     """
 
     def __init__(self, data: list[T], next_cursor: str | None, previous_cursor: str | None, fetch: Fetch[T]) -> None:
@@ -44,7 +45,7 @@ class CursorPage(Generic[T]):
 
     def __repr__(self) -> str:
         return (
-            f"CursorPage(items={len(self.data)}, next_cursor={self.next_cursor!r}, "
+            f"CursorPage(data=<{len(self.data)} items>, next_cursor={self.next_cursor!r}, "
             f"previous_cursor={self.previous_cursor!r})"
         )
 
@@ -118,7 +119,7 @@ class OffsetPage(Generic[T]):
 
     def __repr__(self) -> str:
         return (
-            f"OffsetPage(items={len(self.data)}, current_page={self.current_page}, "
+            f"OffsetPage(data=<{len(self.data)} items>, current_page={self.current_page}, "
             f"total_pages={self.total_pages}, count={self.count})"
         )
 

@@ -117,4 +117,3 @@ async def test_scope_closed_by_async_generator_finaliser_stops_applying() -> Non
             await asyncio.sleep(0)  # let the finaliser's aclose() task run
         assert (await _sent_with(rec))[0] == BASE
         await trigger_async.aclose()
-

@@ -1,14 +1,15 @@
 """Trigger runs and list them through two isolated clients under one ``asyncio.gather``.
 
 With no ``TRIGGER_SECRET_KEY`` set, an emulator of the Trigger.dev API is started in this
-process. With real credentials: ``TRIGGER_SECRET_KEY`` is the first (production) client's key;
-``TRIGGER_PREVIEW_SECRET_KEY`` and ``TRIGGER_PREVIEW_BRANCH`` give the second, preview-branch
-client (without them the second client uses the first key on the branch named
-``TRIGGER_PREVIEW_BRANCH``, if any). ``TRIGGER_API_URL`` points both at another server.
+process. Against a real project set all three of ``TRIGGER_SECRET_KEY`` (the first client's
+key, e.g. production), ``TRIGGER_PREVIEW_SECRET_KEY`` and ``TRIGGER_PREVIEW_BRANCH`` (the
+second client: a preview key and an existing preview branch); ``TRIGGER_API_URL`` points both
+at another server. Runs are triggered for the tasks send-email, resize-image and sync-crm.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -73,11 +74,19 @@ async def run_demo(prod: AsyncTriggerClient, preview: AsyncTriggerClient, *, out
 async def main() -> int:
     key = os.environ.get("TRIGGER_SECRET_KEY")
     if key:
-        branch = os.environ.get("TRIGGER_PREVIEW_BRANCH") or None
-        preview_key = os.environ.get("TRIGGER_PREVIEW_SECRET_KEY") or key
+        preview_key = os.environ.get("TRIGGER_PREVIEW_SECRET_KEY")
+        branch = os.environ.get("TRIGGER_PREVIEW_BRANCH")
+        if not preview_key or not branch:
+            print(
+                "With TRIGGER_SECRET_KEY set, the demo also needs TRIGGER_PREVIEW_SECRET_KEY and "
+                "TRIGGER_PREVIEW_BRANCH for its second, preview-branch client.\n"
+                "Unset TRIGGER_SECRET_KEY to run it against the embedded emulator instead.",
+                file=sys.stderr,
+            )
+            return 2
         async with (
             AsyncTriggerClient(access_token=key, preview_branch="") as prod,
-            AsyncTriggerClient(access_token=preview_key, preview_branch=branch or "") as preview,
+            AsyncTriggerClient(access_token=preview_key, preview_branch=branch) as preview,
         ):
             print(f"Using the API at {prod.config.base_url}\n")
             return 0 if await run_demo(prod, preview) else 1
@@ -86,13 +95,16 @@ async def main() -> int:
         async with (
             AsyncTriggerClient(access_token=emulator.prod_key, base_url=emulator.url, preview_branch="") as prod,
             AsyncTriggerClient(
-                access_token=emulator.preview_key,
-                base_url=emulator.url,
-                preview_branch="signup-flow",
+                access_token=emulator.preview_key, base_url=emulator.url, preview_branch="signup-flow"
             ) as preview,
         ):
             return 0 if await run_demo(prod, preview) else 1
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(
+        prog="python -m trigger_async.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()
     sys.exit(asyncio.run(main()))

@@ -22,7 +22,7 @@ class BatchHandle:
 
     batch_id: str
     run_count: int
-    public_access_token: str
+    public_access_token: str = attrs.field(repr=False)
 
 
 @attrs.frozen

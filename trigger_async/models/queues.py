@@ -20,8 +20,10 @@ class QueueRef:
 
 @attrs.frozen
 class QueueConcurrency:
-    current: float
-    base: float
+    """Concurrency limits of a V1 queue (``None`` where the queue has no limit)."""
+
+    current: float | None = None
+    base: float | None = None
     override: float | None = None
     overridden_at: datetime | None = None
     overridden_by: str | None = None

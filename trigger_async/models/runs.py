@@ -50,7 +50,8 @@ class RunHandle(Generic[O]):
     """
 
     id: str
-    public_access_token: str
+    # A bearer token for the run: kept out of reprs and logs.
+    public_access_token: str = attrs.field(repr=False)
     is_cached: bool | None = None
     task_identifier: str | None = None
     output_type: type[O] | None = attrs.field(default=None, repr=False, eq=False)

@@ -143,8 +143,16 @@ class Runs(Resource):
         """List runs, newest first.
 
         ``await client.runs.list(...)`` gives one page; ``async for run in
-        client.runs.list(...)`` walks every page. With ``project_ref`` the project-scoped
-        endpoint is used (personal access tokens), which also takes ``env``.
+        client.runs.list(...)`` walks every page. (The pager is awaitable but not a
+        coroutine: wrap it in a coroutine to pass it to ``asyncio.create_task``.)
+
+        Filters (each a value or a list, sent comma-joined): ``status`` (run statuses),
+        ``task_identifier``, ``version``, ``tag``, ``machine``, ``region``, ``queue``
+        (``QueueRef``/dicts); single values: ``bulk_action``, ``schedule``, ``batch``,
+        ``is_test``, ``period`` (``"1d"``), ``from_``/``to`` (aware datetimes or epoch ms).
+        Without a period or dates the server lists the last 7 days. ``limit`` is the page
+        size (1-100, default 25); ``after``/``before`` are cursors. With ``project_ref`` the
+        project endpoint is used (personal access tokens), which also takes ``env``.
         """
         if project_ref is not None:
             require_str(project_ref, "project_ref")

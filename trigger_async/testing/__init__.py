@@ -9,6 +9,33 @@ command line; the ``trigger_emulator`` pytest fixture comes from
 
 The emulator answers like the real server: status codes, error texts, headers and response
 shapes (see the module docs of ``trigger_async.testing._app`` for the request pipeline).
+It serves tasks (trigger), runs, batches (v3 create + NDJSON items, v1/v2 retrieve, the v2
+array API), packets (presigned URLs on the emulator's own object store under
+``/__objectstore/``), bulk actions, schedules and timezones, environment variables, queues,
+deployments, prompts, and public tokens (``/api/v1/auth/jwt/claims`` and
+``/api/v1/auth/public-tokens``).
+
+Options (both classes): ``dedupe_request_idempotency``, ``rate_limit`` (the API and
+deployment budgets, public-token windows and the batch item quota) and
+``batch_idempotency_cached`` (a repeated batch ``idempotencyKey`` answers the existing batch
+with ``isCached: true`` instead of the real server's 422).
+
+Controls and inspection, identical on ``Emulator`` and ``ThreadedEmulator``:
+
+* requests: ``requests``, ``clear_requests()``, ``inject(method, path, *responses)``;
+* runs: ``start_run``, ``complete_run`` (outputs of 512 KiB or more are offloaded),
+  ``fail_run``, ``set_run_status``, ``advance_time``, ``runs(key, branch=None)``;
+* seeding: ``add_deployment(key, version, *, status="DEPLOYED", branch=None)``,
+  ``add_prompt(key, slug, versions, *, description, tags, default_model, default_config,
+  variable_schema, branch)``, ``add_declarative_schedule(key, task, cron, *, timezone="UTC",
+  branch=None)`` (there are no deployments, prompts or declarative schedules by default);
+* inspection: ``batches(key, branch=None)``, ``bulk_actions(...)``, ``schedules(...)``,
+  ``env_vars(...)`` (unredacted), ``queues(...)`` and ``stored_object(path)``.
+
+Every well-formed secret key is its own environment; an additional key
+(``tr_<kind>_sk_`` + 24 letters or digits) is a key of the example key's environment of the
+same kind (``DEV_KEY``...), and a personal access token (``tr_pat_`` + 40 letters or digits)
+reaches the example environments through the env-var routes.
 """
 
 from __future__ import annotations

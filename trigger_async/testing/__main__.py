@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replay triggers that repeat an x-trigger-request-idempotency-key",
     )
+    serve.add_argument(
+        "--batch-idempotency-cached",
+        action="store_true",
+        help="answer a repeated batch idempotencyKey with the existing batch (isCached: true) instead of 422",
+    )
     return parser
 
 
@@ -38,6 +43,7 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         rate_limit=args.rate_limit,
         dedupe_request_idempotency=args.dedupe_request_idempotency,
+        batch_idempotency_cached=args.batch_idempotency_cached,
     ) as emulator:
         print(f"Trigger.dev API emulator listening on {emulator.url}")
         print(f"  TRIGGER_API_URL={emulator.url}")

@@ -22,7 +22,19 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from . import _runs, _tasks, _tokens
+from . import (
+    _batches,
+    _bulk,
+    _deployments,
+    _envvars,
+    _objectstore,
+    _prompts,
+    _queues,
+    _runs,
+    _schedules,
+    _tasks,
+    _tokens,
+)
 from ._auth import limiter_bucket
 from ._http import (
     Call,
@@ -40,7 +52,22 @@ from ._state import State
 _log = logging.getLogger("trigger_async.testing")
 
 #: Every endpoint, grouped by area; new areas append their module's ROUTES here.
-ROUTES: Final[Sequence[Route]] = (*_tasks.ROUTES, *_runs.ROUTES, *_tokens.ROUTES)
+ROUTES: Final[Sequence[Route]] = (
+    *_tasks.ROUTES,
+    *_runs.ROUTES,
+    *_tokens.ROUTES,
+    *_batches.ROUTES,
+    *_objectstore.ROUTES,
+    *_bulk.ROUTES,
+    *_schedules.ROUTES,
+    *_envvars.ROUTES,
+    *_queues.ROUTES,
+    *_deployments.ROUTES,
+    *_prompts.ROUTES,
+)
+
+#: ``Route.limiter`` of the batch items stream: unlimited while the batch has grants left.
+BATCH_ITEMS_LIMITER: Final = "batch-items"
 
 _API_PATH: Final = re.compile(r"^/api")
 MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
@@ -149,6 +176,10 @@ class EmulatorApp:
             limiter = route.limiter
         else:
             limiter = "api" if _API_PATH.match(raw_path) else None
+        if limiter == BATCH_ITEMS_LIMITER:
+            # The first stream requests of a batch carry grants minted when it was created.
+            granted = method == "POST" and state.store.take_stream_grant(params["batchId"], state.clock.now_ms())
+            limiter = None if granted else "api"
         limit_headers: dict[str, str] = {}
         if limiter is not None and method != "OPTIONS":
             authorization = request.headers.get("Authorization")
@@ -156,7 +187,7 @@ class EmulatorApp:
                 return problem_response(UNAUTHORIZED_PROBLEM, 401)
             bucket, public_token = limiter_bucket(state.store, authorization)
             now = state.clock.now_ms()
-            outcome = state.limiter.check(bucket, public_token=public_token, now_ms=now)
+            outcome = state.limiter.check(bucket, public_token=public_token, now_ms=now, budget=limiter)
             limit_headers = outcome.headers()
             if not outcome.allowed:
                 return problem_response(outcome.problem(now), 429, limit_headers)
@@ -169,7 +200,9 @@ class EmulatorApp:
             response = await self._route(route, call)
             if route.cors:
                 self._add_cors(request, response)
-        response.headers.update(limit_headers)
+        for name, value in limit_headers.items():
+            # The limiter sets its headers first; a route's own (the batch quota's) win.
+            response.headers.setdefault(name, value)
         return response
 
     async def _route(self, route: Route, call: Call) -> web.StreamResponse:

@@ -5,27 +5,24 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
-from . import _engine
+from . import _batches, _bulk, _deployments, _engine, _envvars, _prompts, _queues, _schedules
 from ._app import build_app
 from ._auth import KEY_PATTERN, sanitize_branch
+from ._cron import cron_problem
 from ._models import InjectedResponse, RecordedRequest
 from ._presenters import retrieve_body
 from ._state import Settings, State
-from ._store import Run
+from ._store import DEV_KEY, PREVIEW_KEY, PROD_KEY, STAGING_KEY, Environment, Run
 
 T = TypeVar("T")
 
-#: Example keys, one per environment kind (any key of the same shape works too).
-DEV_KEY: Final = "tr_dev_emulator0000000000000001"
-STAGING_KEY: Final = "tr_stg_emulator0000000000000001"
-PROD_KEY: Final = "tr_prod_emulator0000000000000001"
-PREVIEW_KEY: Final = "tr_preview_emulator0000000000000001"
+__all__ = ["DEV_KEY", "PREVIEW_KEY", "PROD_KEY", "STAGING_KEY", "Emulator", "ThreadedEmulator"]
 
 # Handlers still running when the emulator closes get this long to finish (an injected
 # delay, say) before they are cancelled; closing must stay quick in test teardown.
@@ -50,7 +47,10 @@ class Emulator:
     ``dedupe_request_idempotency`` turns on the 24 h replay of triggers by
     ``x-trigger-request-idempotency-key`` that the real server intends but never performs.
     ``rate_limit`` turns on the real token bucket (750 requests, +250 every 10 s, per
-    environment) and its 429 answers; otherwise every request sees a full bucket.
+    environment), the deployment budget and the batch item quota, and their 429 answers;
+    otherwise every request sees a full bucket. ``batch_idempotency_cached`` makes
+    ``POST /api/v3/batches`` with a known ``idempotencyKey`` answer the existing batch with
+    ``isCached: true`` (what the SDK is written for) instead of the real server's 422.
     """
 
     dev_key: str = DEV_KEY
@@ -65,10 +65,17 @@ class Emulator:
         port: int = 0,
         dedupe_request_idempotency: bool = False,
         rate_limit: bool = False,
+        batch_idempotency_cached: bool = False,
     ) -> None:
         self.host = host
         self.port = port
-        self._state = State(Settings(dedupe_request_idempotency=dedupe_request_idempotency, rate_limit=rate_limit))
+        self._state = State(
+            Settings(
+                dedupe_request_idempotency=dedupe_request_idempotency,
+                rate_limit=rate_limit,
+                batch_idempotency_cached=batch_idempotency_cached,
+            )
+        )
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
@@ -179,31 +186,40 @@ class Emulator:
         self._state.clock.advance(seconds)
         self._state.store.advance()
 
+    def _env(self, access_token: str, branch: str | None, *, create: bool) -> Environment | None:
+        """The environment a key (+ branch) selects; ``None`` if it was never used."""
+        if not KEY_PATTERN.match(access_token):
+            raise ValueError("not a well-formed secret key")
+        store = self._state.store
+        store.advance()
+        env = store.env_for_key(access_token, create=create)
+        if env is None:
+            return None
+        name = sanitize_branch(branch)
+        if env.type == "PREVIEW" and name is None:
+            raise ValueError("a preview key needs a branch")
+        if name is not None and (env.type == "PREVIEW" or (env.type == "DEVELOPMENT" and name != "default")):
+            return store.branch_env(env, name, create=create)
+        return env
+
+    def _seed_env(self, access_token: str, branch: str | None) -> Environment:
+        env = self._env(access_token, branch, create=True)
+        assert env is not None
+        return env
+
     def runs(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
         """Runs of the environment a key (+ branch) selects, oldest first.
 
         Each is the retrieve answer (new status names) plus an ``"emulator"`` entry with
         internal state: the internal status, queue, concurrency key, machine, raw payload...
         """
-        if not KEY_PATTERN.match(access_token):
-            raise ValueError("not a well-formed secret key")
-        store = self._state.store
-        store.advance()
-        env = store.env_for_key(access_token, create=False)
+        env = self._env(access_token, branch, create=False)
         if env is None:
             return []
-        name = sanitize_branch(branch)
-        if env.type == "PREVIEW" and name is None:
-            raise ValueError("a preview key needs a branch")
-        if name is not None and (env.type == "PREVIEW" or (env.type == "DEVELOPMENT" and name != "default")):
-            branch_env = store.branch_env(env, name, create=False)
-            if branch_env is None:
-                return []
-            env = branch_env
-        return [self._inspect(run) for run in store.runs_of([env])]
+        return [self._inspect(run) for run in self._state.store.runs_of([env])]
 
     def _inspect(self, run: Run) -> dict[str, Any]:
-        body = retrieve_body(self._state.store, run, True)
+        body = retrieve_body(self._state.store, run, True, self._url)
         body["emulator"] = {
             "status": run.status,
             "environmentId": run.env.id,
@@ -226,8 +242,124 @@ class Emulator:
             "replayedFrom": run.replayed_from,
             "triggerSource": run.trigger_source,
             "triggerVersion": run.trigger_version,
+            "bulkActionIds": list(run.bulk_action_ids),
         }
         return body
+
+    # other areas: inspection -------------------------------------------------------------------
+
+    def batches(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """Batches of the environment, oldest first: the v2 retrieve answer plus ``sealed``."""
+        env = self._env(access_token, branch, create=False)
+        return [_batches.describe(b) for b in self._state.store.batches.values() if b.env is env]
+
+    def bulk_actions(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """Bulk actions of the environment, oldest first (the retrieve answer)."""
+        env = self._env(access_token, branch, create=False)
+        return [_bulk.bulk_action_body(a) for a in self._state.store.bulk_actions.values() if a.env is env]
+
+    def schedules(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """Schedules with an instance in the environment, oldest first (the retrieve answer)."""
+        env = self._env(access_token, branch, create=False)
+        if env is None:
+            return []
+        now = self._state.clock.now_ms()
+        return [
+            _schedules.retrieve_body(s, env, now)
+            for s in self._state.store.schedules.values()
+            if any(e is env for e in s.environments)
+        ]
+
+    def env_vars(self, access_token: str, branch: str | None = None) -> dict[str, dict[str, Any]]:
+        """The variables the environment sees, unredacted: ``{name: {"value", "isSecret"}}``."""
+        env = self._env(access_token, branch, create=False)
+        if env is None:
+            return {}
+        values = _envvars.effective_values(self._state.store.env_vars, env)
+        return {name: {"value": v.value, "isSecret": v.is_secret} for name, v in values.items()}
+
+    def queues(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """Queues of the environment (``QueueItem`` answers), in creation order."""
+        env = self._env(access_token, branch, create=False)
+        store = self._state.store
+        return [_queues.queue_item(store, q) for q in store.queues.values() if q.env is env]
+
+    def stored_object(self, path: str) -> tuple[bytes, str] | None:
+        """The bytes and content type stored at ``path`` in the object store, if any."""
+        stored = self._state.store.objects.get(path)
+        return (stored.data, stored.content_type) if stored is not None else None
+
+    # other areas: seeding ------------------------------------------------------------------------
+
+    def add_deployment(
+        self,
+        access_token: str,
+        version: str,
+        *,
+        status: str = "DEPLOYED",
+        branch: str | None = None,
+    ) -> str:
+        """Seed a deployment (there are none by default); returns its ``deployment_…`` id.
+
+        The newest ``DEPLOYED`` one is the environment's current deployment.
+        """
+        env = self._seed_env(access_token, branch)
+        state = self._state
+        return _deployments.add_deployment(state.store, env, version, status, state.clock.now_ms()).id
+
+    def add_prompt(
+        self,
+        access_token: str,
+        slug: str,
+        versions: Sequence[Mapping[str, Any]] | str,
+        *,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        default_model: str | None = None,
+        default_config: Any = None,
+        variable_schema: Any = None,
+        branch: str | None = None,
+    ) -> str:
+        """Seed (or replace) a prompt as a deployment would; returns its ``prompt_…`` id.
+
+        ``versions`` is one template text (a single code version) or a list of versions,
+        numbered from 1, each ``{"textContent", "model"?, "config"?, "source"? ("code"),
+        "labels"?, "commitMessage"?}``. Without a ``current`` label the newest code version
+        gets it.
+        """
+        env = self._seed_env(access_token, branch)
+        specs: Sequence[Mapping[str, Any]] = [{"textContent": versions}] if isinstance(versions, str) else versions
+        state = self._state
+        prompt = _prompts.add_prompt(
+            state.store,
+            env,
+            slug,
+            specs,
+            state.clock.now_ms(),
+            description=description,
+            tags=list(tags),
+            default_model=default_model,
+            default_config=default_config,
+            variable_schema=variable_schema,
+        )
+        return prompt.id
+
+    def add_declarative_schedule(
+        self,
+        access_token: str,
+        task: str,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        branch: str | None = None,
+    ) -> str:
+        """Seed a DECLARATIVE schedule (as ``cron`` on a deployed task); returns its ``sched_…`` id."""
+        problem = cron_problem(cron)
+        if problem is not None:
+            raise ValueError(f"Invalid cron expression: {problem}")
+        env = self._seed_env(access_token, branch)
+        body = {"task": task, "cron": cron, "timezone": timezone, "deduplicationKey": ""}
+        return _schedules.new_schedule(self._state, env, body, kind="DECLARATIVE").id
 
 
 class ThreadedEmulator:
@@ -250,12 +382,14 @@ class ThreadedEmulator:
         port: int = 0,
         dedupe_request_idempotency: bool = False,
         rate_limit: bool = False,
+        batch_idempotency_cached: bool = False,
     ) -> None:
         self._emulator = Emulator(
             host=host,
             port=port,
             dedupe_request_idempotency=dedupe_request_idempotency,
             rate_limit=rate_limit,
+            batch_idempotency_cached=batch_idempotency_cached,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -384,3 +518,80 @@ class ThreadedEmulator:
     def runs(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
         """See ``Emulator.runs``."""
         return self._call(lambda: self._emulator.runs(access_token, branch))
+
+    def batches(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """See ``Emulator.batches``."""
+        return self._call(lambda: self._emulator.batches(access_token, branch))
+
+    def bulk_actions(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """See ``Emulator.bulk_actions``."""
+        return self._call(lambda: self._emulator.bulk_actions(access_token, branch))
+
+    def schedules(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """See ``Emulator.schedules``."""
+        return self._call(lambda: self._emulator.schedules(access_token, branch))
+
+    def env_vars(self, access_token: str, branch: str | None = None) -> dict[str, dict[str, Any]]:
+        """See ``Emulator.env_vars``."""
+        return self._call(lambda: self._emulator.env_vars(access_token, branch))
+
+    def queues(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
+        """See ``Emulator.queues``."""
+        return self._call(lambda: self._emulator.queues(access_token, branch))
+
+    def stored_object(self, path: str) -> tuple[bytes, str] | None:
+        """See ``Emulator.stored_object``."""
+        return self._call(lambda: self._emulator.stored_object(path))
+
+    def add_deployment(
+        self,
+        access_token: str,
+        version: str,
+        *,
+        status: str = "DEPLOYED",
+        branch: str | None = None,
+    ) -> str:
+        """See ``Emulator.add_deployment``."""
+        return self._call(lambda: self._emulator.add_deployment(access_token, version, status=status, branch=branch))
+
+    def add_prompt(
+        self,
+        access_token: str,
+        slug: str,
+        versions: Sequence[Mapping[str, Any]] | str,
+        *,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        default_model: str | None = None,
+        default_config: Any = None,
+        variable_schema: Any = None,
+        branch: str | None = None,
+    ) -> str:
+        """See ``Emulator.add_prompt``."""
+        return self._call(
+            lambda: self._emulator.add_prompt(
+                access_token,
+                slug,
+                versions,
+                description=description,
+                tags=tags,
+                default_model=default_model,
+                default_config=default_config,
+                variable_schema=variable_schema,
+                branch=branch,
+            )
+        )
+
+    def add_declarative_schedule(
+        self,
+        access_token: str,
+        task: str,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        branch: str | None = None,
+    ) -> str:
+        """See ``Emulator.add_declarative_schedule``."""
+        return self._call(
+            lambda: self._emulator.add_declarative_schedule(access_token, task, cron, timezone=timezone, branch=branch)
+        )

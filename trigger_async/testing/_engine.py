@@ -1,4 +1,4 @@
-"""The run engine: creating runs (trigger, replay, later batch items) and moving them on.
+"""The run engine: creating runs (trigger, replay, batch items) and moving them on.
 
 ``trigger_run`` follows the server's processing order, because that order decides which
 error a request with several problems gets.
@@ -15,7 +15,7 @@ from ._auth import Credential
 from ._packets import Packet, make_packet
 from ._state import State
 from ._statuses import FAILURE_STATUSES, FINAL_STATUSES, INTERNAL_STATUSES, KEY_RELEASING_STATUSES
-from ._store import Run
+from ._store import Environment, Run
 from ._timeutil import (
     DAY,
     HOUR,
@@ -77,6 +77,7 @@ class TriggerSpec:
     trigger_source: str = "api"
     trigger_version: str | None = None
     replayed_from: str | None = None
+    batch_id: str | None = None
 
 
 @attrs.frozen
@@ -203,14 +204,15 @@ def trigger_run(state: State, spec: TriggerSpec) -> TriggerResult:
     if spec.priority is not None:
         priority_ms = min(max(round(spec.priority * 1000), -INT32_MAX - 1), INT32_MAX)
 
+    run_id = store.new_run_id()
     run = Run(
-        id=store.new_run_id(),
+        id=run_id,
         env=env,
         task_identifier=task,
         status="DELAYED" if delay_until is not None else "PENDING",
         created_at=now,
         updated_at=now,
-        payload=spec.payload,
+        payload=store.offload(spec.payload, f"{run_id}/payload"),
         queue=queue,
         is_test=spec.is_test,
         tags=tags,
@@ -235,13 +237,18 @@ def trigger_run(state: State, spec: TriggerSpec) -> TriggerResult:
         max_duration=None if max_duration is None else int(max_duration),
         priority_ms=priority_ms,
         region=spec.region if env.type != "DEVELOPMENT" else None,
-        bulk_action_id=spec.bulk_action_id,
+        bulk_action_ids=[spec.bulk_action_id] if spec.bulk_action_id else [],
         trigger_source=spec.trigger_source,
         trigger_version=spec.trigger_version,
         replayed_from=spec.replayed_from,
         one_time_use_token=token_hash,
+        batch_id=spec.batch_id,
     )
     store.add_run(run)
+    # A task's own queue exists from its first run; a named queue from the first run using it.
+    store.ensure_queue(env, f"task/{task}")
+    if queue:
+        store.ensure_queue(env, queue)
     if key is not None:
         store.idempotency[(env.id, task, key)] = run.id
     if token_hash is not None:
@@ -291,9 +298,13 @@ def _finish(state: State, run: Run, status: str) -> None:
 
 
 def complete_run(state: State, run: Run, output: Any) -> None:
-    """Finish successfully with a JSON ``output`` (``None``: the task returned nothing)."""
+    """Finish successfully with a JSON ``output`` (``None``: the task returned nothing).
+
+    An output of 512 KiB or more is offloaded to the object store, as the server does.
+    """
     _finish(state, run, "COMPLETED_SUCCESSFULLY")
-    run.output = make_packet(output, None) if output is not None else None
+    if output is not None:
+        run.output = state.store.offload(make_packet(output, None), f"{run.id}/output")
 
 
 def fail_run(state: State, run: Run, error: Any, status: str) -> None:
@@ -319,3 +330,24 @@ def set_run_status(state: State, run: Run, status: str) -> None:
         run.expired_at = now
     run.status = status
     run.updated_at = now
+
+
+def create_failed_run(state: State, env: Environment, task: str, payload: Packet, message: str, batch_id: str) -> Run:
+    """A pre-failed run (SYSTEM_FAILURE) standing in for a batch item that could not trigger."""
+    store = state.store
+    now = state.clock.now_ms()
+    run = Run(
+        id=store.new_run_id(),
+        env=env,
+        task_identifier=task,
+        status="SYSTEM_FAILURE",
+        created_at=now,
+        updated_at=now,
+        payload=payload,
+        queue=f"task/{task}",
+        finished_at=now,
+        error={"message": message},
+        batch_id=batch_id,
+    )
+    store.add_run(run)
+    return run

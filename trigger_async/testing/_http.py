@@ -88,6 +88,11 @@ class Call:
         return ", ".join(values) if values else None
 
     @property
+    def base_url(self) -> str:
+        """The emulator's own origin as the caller addressed it (for presigned URLs)."""
+        return str(self.request.url.origin())
+
+    @property
     def new_vocabulary(self) -> bool:
         """Whether the caller asked for the 2025-07-16 run status names."""
         return self.header("x-trigger-api-version") == NEW_API_VERSION
@@ -110,6 +115,13 @@ class Call:
         parsed, issues = validate(schema, values)
         if issues:
             raise_details("Headers Error", issues)
+        return dict(parsed)
+
+    def validated_query(self, schema: Schema) -> dict[str, Any]:
+        """Validate the (flattened) query; 400 ``Query Error`` with zod details."""
+        parsed, issues = validate(schema, dict(self.query))
+        if issues:
+            raise_details("Query Error", issues)
         return dict(parsed)
 
     def json_body(self, schema: Schema) -> Any:

@@ -14,6 +14,14 @@ SUPERJSON_TYPE = "application/super+json"
 TEXT_TYPE = "text/plain"
 STORE_TYPE = "application/store"
 
+#: Packets this large (UTF-8 bytes) are offloaded to the object store by the server.
+OFFLOAD_THRESHOLD = 524_288
+
+
+def packet_extension(data_type: str) -> str:
+    """The file extension the server gives an offloaded packet of this type."""
+    return "json" if data_type in (JSON_TYPE, SUPERJSON_TYPE) else "txt"
+
 
 def js_json(value: Any) -> str:
     """``JSON.stringify`` for decoded JSON values: compact, non-ASCII kept raw."""

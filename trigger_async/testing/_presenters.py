@@ -7,8 +7,9 @@ Optional fields are omitted when absent, never ``null``: the official SDK's sche
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from ._packets import read_packet
+from ._packets import STORE_TYPE, Packet, read_packet
 from ._statuses import api_status, status_flags
 from ._store import Run, Store
 from ._timeutil import iso
@@ -82,16 +83,37 @@ def related_run(run: Run, new_vocabulary: bool) -> dict[str, Any]:
     return out
 
 
-def retrieve_body(store: Store, run: Run, new_vocabulary: bool) -> dict[str, Any]:
-    """``RetrieveRunResponse``."""
+def download_url(base_url: str, path: str) -> str:
+    """The object store URL a presigned GET of ``path`` points at."""
+    return f"{base_url}/__objectstore/download/{quote(path, safe='/')}"
+
+
+def _presigned(packet: Packet | None, base_url: str | None) -> str | None:
+    if packet is None or packet.data_type != STORE_TYPE or not packet.data or base_url is None:
+        return None
+    return download_url(base_url, packet.data)
+
+
+def retrieve_body(store: Store, run: Run, new_vocabulary: bool, base_url: str | None = None) -> dict[str, Any]:
+    """``RetrieveRunResponse``.
+
+    Offloaded (``application/store``) payloads and outputs are given as presigned URLs of
+    the emulator's object store under ``base_url`` instead of inline values.
+    """
     out = related_run(run, new_vocabulary)
     present, payload = read_packet(run.payload)
     if present:
         out["payload"] = payload
+    payload_url = _presigned(run.payload, base_url)
+    if payload_url is not None:
+        out["payloadPresignedUrl"] = payload_url
     if out["status"] == "COMPLETED":
         has_output, output = read_packet(run.output)
         if has_output:
             out["output"] = output
+        output_url = _presigned(run.output, base_url)
+        if output_url is not None:
+            out["outputPresignedUrl"] = output_url
     if run.error is not None:
         out["error"] = run.error
     related: dict[str, Any] = {}

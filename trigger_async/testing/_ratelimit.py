@@ -17,6 +17,11 @@ API_REFILL_TOKENS: Final = 250
 API_REFILL_INTERVAL_MS: Final = 10_000
 JWT_WINDOW_TOKENS: Final = 60
 JWT_WINDOW_MS: Final = 60_000
+DEPLOYMENT_MAX_TOKENS: Final = 1500
+DEPLOYMENT_REFILL_TOKENS: Final = 500
+BATCH_MAX_TOKENS: Final = 1200
+BATCH_REFILL_TOKENS: Final = 100
+REFILL_INTERVAL_MS: Final = 10_000
 
 
 @attrs.frozen
@@ -122,15 +127,19 @@ class FixedWindow:
 
 
 class RateLimiter:
-    """The ``api`` budget; further budgets (deployments, batches) can be added beside it."""
+    """The ``api`` and ``deployment`` budgets, public-token windows and the batch item quota."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self.api = TokenBucket(API_MAX_TOKENS, API_REFILL_TOKENS, API_REFILL_INTERVAL_MS)
+        self.deployment = TokenBucket(DEPLOYMENT_MAX_TOKENS, DEPLOYMENT_REFILL_TOKENS, REFILL_INTERVAL_MS)
         self.jwt = FixedWindow(JWT_WINDOW_TOKENS, JWT_WINDOW_MS)
+        #: Consumed by ``POST /api/v3/batches`` (``runCount`` tokens per batch, per environment).
+        self.batch = TokenBucket(BATCH_MAX_TOKENS, BATCH_REFILL_TOKENS, REFILL_INTERVAL_MS)
 
-    def check(self, key: str, *, public_token: bool, now_ms: int) -> Outcome:
-        """Decide one request of the bucket ``key``."""
+    def check(self, key: str, *, public_token: bool, now_ms: int, budget: str = "api") -> Outcome:
+        """Decide one request of the bucket ``key`` against the ``api`` or ``deployment`` budget."""
         if public_token:
             return self.jwt.take(key, now_ms) if self.enabled else self.jwt.peek_full(now_ms)
-        return self.api.take(key, now_ms) if self.enabled else self.api.peek_full(now_ms)
+        bucket = self.deployment if budget == "deployment" else self.api
+        return bucket.take(key, now_ms) if self.enabled else bucket.peek_full(now_ms)

@@ -209,7 +209,8 @@ def parse_list_query(call: Call) -> ListQuery:
     )
 
 
-def _matches(run: Run, q: ListQuery) -> bool:
+def matches_query(run: Run, q: ListQuery) -> bool:
+    """Whether ``run`` passes every filter of ``q`` (the page parameters aside)."""
     if q.statuses is not None and run.status not in q.statuses:
         return False
     if q.tasks is not None and run.task_identifier not in q.tasks:
@@ -224,7 +225,7 @@ def _matches(run: Run, q: ListQuery) -> bool:
         return False
     if q.machines is not None and run.machine not in q.machines:
         return False
-    if q.bulk_action is not None and run.bulk_action_id != q.bulk_action:
+    if q.bulk_action is not None and q.bulk_action not in run.bulk_action_ids:
         return False
     if q.schedule is not None and run.schedule_id != q.schedule:
         return False
@@ -243,7 +244,7 @@ def list_page(call: Call, envs: Iterable[Environment], q: ListQuery) -> dict[str
     """One page, newest first, with ``next`` / ``previous`` cursors omitted when absent."""
     store = call.state.store
     ordered = sorted(
-        (run for run in store.runs_of(envs) if _matches(run, q)),
+        (run for run in store.runs_of(envs) if matches_query(run, q)),
         key=lambda run: (run.created_at, run.id),
         reverse=True,
     )
@@ -353,7 +354,7 @@ async def retrieve_run(call: Call) -> web.StreamResponse:
         resources.append(("batch", run.batch_id))
     if not credential.allows("read", resources):
         forbidden()
-    return json_response(retrieve_body(call.state.store, run, call.new_vocabulary))
+    return json_response(retrieve_body(call.state.store, run, call.new_vocabulary, call.base_url))
 
 
 async def cancel(call: Call) -> web.StreamResponse:
@@ -391,7 +392,10 @@ REPLAY_BODY: Final = Object(
 )
 
 
-def _replay_spec(credential: Credential, run: Run, overrides: dict[str, Any]) -> TriggerSpec:
+def replay_spec(
+    credential: Credential, run: Run, overrides: dict[str, Any], *, bulk_action_id: str | None = None
+) -> TriggerSpec:
+    """The trigger that replays ``run``, with the replay body's ``overrides``."""
     payload = run.payload
     if "payload" in overrides:
         payload = make_packet(overrides["payload"], overrides.get("payloadType"))
@@ -422,6 +426,7 @@ def _replay_spec(credential: Credential, run: Run, overrides: dict[str, Any]) ->
         region=overrides.get("region", run.region),
         trigger_source="api",
         replayed_from=run.id,
+        bulk_action_id=bulk_action_id,
     )
 
 
@@ -451,7 +456,7 @@ async def replay(call: Call) -> web.StreamResponse:
     if run is None:
         fail(404, "Resource not found")
     try:
-        result = trigger_run(call.state, _replay_spec(credential, run, overrides))
+        result = trigger_run(call.state, replay_spec(credential, run, overrides))
     except ServiceError as exc:
         fail(400, exc.message)
     return json_response({"id": result.run.id})
@@ -484,7 +489,7 @@ async def reschedule(call: Call) -> web.StreamResponse:
         fail(400, "Cannot reschedule a run that is not delayed")
     run.delay_until = delay_until
     run.updated_at = now
-    return json_response(retrieve_body(call.state.store, run, call.new_vocabulary))
+    return json_response(retrieve_body(call.state.store, run, call.new_vocabulary, call.base_url))
 
 
 ROUTES: Sequence[Route] = [

@@ -18,6 +18,7 @@ class Settings:
 
     dedupe_request_idempotency: bool = False
     rate_limit: bool = False
+    batch_idempotency_cached: bool = False
 
 
 class State:

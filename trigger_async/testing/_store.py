@@ -6,17 +6,35 @@ Everything here runs on the emulator's event loop thread; nothing is locked.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import attrs
 
-from ._packets import Packet
+from ._packets import OFFLOAD_THRESHOLD, STORE_TYPE, Packet, packet_extension
+from ._records import Batch, BulkAction, Deployment, EnvVarValue, Prompt, Queue, Schedule, StoredObject
 from ._statuses import FINAL_STATUSES, UNSTARTED_STATUSES
 from ._timeutil import Clock, parse_duration_ms
 
 PROJECT_REF: Final = "proj_emulator"
+
+#: Example keys, one per environment kind (any key of the same shape works too).
+DEV_KEY: Final = "tr_dev_emulator0000000000000001"
+STAGING_KEY: Final = "tr_stg_emulator0000000000000001"
+PROD_KEY: Final = "tr_prod_emulator0000000000000001"
+PREVIEW_KEY: Final = "tr_preview_emulator0000000000000001"
+EXAMPLE_KEYS: Final = {"dev": DEV_KEY, "stg": STAGING_KEY, "prod": PROD_KEY, "preview": PREVIEW_KEY}
+
+#: Additional (scoped) secret keys; the emulator treats one as a key of the example key's
+#: environment of the same kind, without being that environment's root key.
+ADDITIONAL_KEY_PATTERN: Final = re.compile(r"^tr_(dev|stg|prod|preview)_sk_[0-9a-zA-Z]{24}$")
+
+#: Every environment's ``maximumConcurrencyLimit``.
+ENV_MAX_CONCURRENCY: Final = 100
 
 # key prefix -> (environment type, slug)
 ENV_KINDS: Final = {
@@ -26,8 +44,10 @@ ENV_KINDS: Final = {
     "preview": ("PREVIEW", "preview"),
 }
 
+_DB_SLUGS: Final = {"DEVELOPMENT": "dev", "STAGING": "stg", "PRODUCTION": "prod", "PREVIEW": "preview"}
 _BASE32HEX: Final = "0123456789abcdefghijklmnopqrstuv"
 _BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_NANOID: Final = "123456789abcdefghijkmnopqrstuvwxyz"
 
 
 def _encode(number: int, alphabet: str, width: int) -> str:
@@ -42,6 +62,32 @@ def cuid_like(seed: str) -> str:
     """A stable 25-character cuid-shaped id derived from ``seed``."""
     digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
     return "cm" + _encode(digest, _BASE36, 23)
+
+
+_FINGERPRINT: Final = _encode(secrets.randbits(21), _BASE36, 4)
+_counter = itertools.count()
+
+
+def friendly_id(prefix: str) -> str:
+    """A new ``<prefix>_<25-char cuid>`` id (batches, queues, deployments, prompts...).
+
+    Like a cuid: ``c``, a base36 timestamp and a counter first, so ids sort in creation
+    order (lists ordered by internal id rely on it).
+    """
+    stamp = _encode(int(time.time() * 1000), _BASE36, 8)
+    count = _encode(next(_counter) % 36**4, _BASE36, 4)
+    return f"{prefix}_c{stamp}{count}{_FINGERPRINT}{_encode(secrets.randbits(42), _BASE36, 8)}"
+
+
+def nanoid(size: int = 21) -> str:
+    """A random id from the server's friendly-id alphabet (``sched_`` ids)."""
+    return "".join(secrets.choice(_NANOID) for _ in range(size))
+
+
+def root_key(key: str) -> str:
+    """The root key whose environment a secret key selects (itself unless additional)."""
+    match = ADDITIONAL_KEY_PATTERN.match(key)
+    return EXAMPLE_KEYS[match.group(1)] if match else key
 
 
 @attrs.define(eq=False)
@@ -59,6 +105,16 @@ class Environment:
     def root(self) -> Environment:
         """The environment that owns the API key (itself unless a branch)."""
         return self.parent if self.parent is not None else self
+
+    @property
+    def db_slug(self) -> str:
+        """The slug the server stores (``stg`` for staging), as env-var routes name it."""
+        return _DB_SLUGS[self.type]
+
+    @property
+    def shortcode(self) -> str:
+        """A short stable code of the environment (schedule answers show it)."""
+        return cuid_like("shortcode\0" + self.id)[-4:]
 
     @property
     def signing_key(self) -> str:
@@ -108,7 +164,7 @@ class Run:
     max_duration: int | None = None
     priority_ms: int | None = None
     region: str | None = None
-    bulk_action_id: str | None = None
+    bulk_action_ids: list[str] = attrs.field(factory=list)
     schedule_id: str | None = None
     trigger_source: str = "api"
     trigger_version: str | None = None
@@ -147,18 +203,43 @@ class Store:
         # (environment id, task identifier, header value) -> (run id, expiry)
         self.request_idempotency: dict[tuple[str, str, str], tuple[str, int]] = {}
         self.used_one_time_tokens: set[str] = set()
+        self.used_batch_tokens: set[str] = set()
         self._last_id_ms = 0
         self._id_sequence = 0
+        self._sequence = 0
+        self.batches: dict[str, Batch] = {}
+        # (environment id, idempotency key) -> batch id
+        self.batch_idempotency: dict[tuple[str, str], str] = {}
+        # batch id -> (stream grants left, expiry)
+        self.stream_grants: dict[str, tuple[int, int]] = {}
+        self.objects: dict[str, StoredObject] = {}
+        self.bulk_actions: dict[str, BulkAction] = {}
+        self.schedules: dict[str, Schedule] = {}
+        # variable name -> environment id -> value (project-level keys, per-env values)
+        self.env_vars: dict[str, dict[str, EnvVarValue]] = {}
+        # (environment id, queue name) -> queue
+        self.queues: dict[tuple[str, str], Queue] = {}
+        self.deployments: dict[str, Deployment] = {}
+        # environment id -> id of the deployment labelled "current"
+        self.current_deployment: dict[str, str] = {}
+        # (environment id, slug) -> prompt
+        self.prompts: dict[tuple[str, str], Prompt] = {}
+
+    def next_sequence(self) -> int:
+        """A counter that orders records created in the same millisecond."""
+        self._sequence += 1
+        return self._sequence
 
     # environments -------------------------------------------------------------------------
 
     @staticmethod
     def root_env_id(key: str) -> str:
         """The id a key's root environment has (stable across emulator instances)."""
-        return cuid_like("env\0" + key)
+        return cuid_like("env\0" + root_key(key))
 
     def env_for_key(self, key: str, *, create: bool = True) -> Environment | None:
         """The root environment of a well-formed secret key, created on first use."""
+        key = root_key(key)
         env = self._env_by_key.get(key)
         if env is None and create:
             env_type, slug = ENV_KINDS[key.split("_", 2)[1]]
@@ -190,6 +271,44 @@ class Store:
     def environments(self) -> Iterator[Environment]:
         """Every environment created so far."""
         return iter(list(self._env_by_id.values()))
+
+    def example_env(self, kind: str) -> Environment:
+        """The environment of the example key of a kind (``dev``, ``stg``, ``prod``, ``preview``)."""
+        env = self.env_for_key(EXAMPLE_KEYS[kind])
+        assert env is not None
+        return env
+
+    # object store -------------------------------------------------------------------------
+
+    def offload(self, packet: Packet, stem: str) -> Packet:
+        """Move a packet of at least 512 KiB to the object store, as the server does.
+
+        The stored object is ``<stem>.<ext>`` with the packet type as its content type; the
+        returned packet is the ``application/store`` reference to it.
+        """
+        if packet.data is None or packet.data_type == STORE_TYPE or packet.size < OFFLOAD_THRESHOLD:
+            return packet
+        path = f"{stem}.{packet_extension(packet.data_type)}"
+        self.objects[path] = StoredObject(packet.data.encode(), packet.data_type)
+        return Packet(path, STORE_TYPE)
+
+    def take_stream_grant(self, batch_id: str, now_ms: int) -> bool:
+        """Use one of the batch's rate-limit-free stream requests, if any are left."""
+        left, expires = self.stream_grants.get(batch_id, (0, 0))
+        if left <= 0 or expires <= now_ms:
+            return False
+        self.stream_grants[batch_id] = (left - 1, expires)
+        return True
+
+    # queues -------------------------------------------------------------------------------
+
+    def ensure_queue(self, env: Environment, name: str) -> Queue:
+        """The queue ``name`` of ``env``, created on first use (as a trigger names it)."""
+        queue = self.queues.get((env.id, name))
+        if queue is None:
+            queue = Queue(friendly_id("queue"), env, name)
+            self.queues[(env.id, name)] = queue
+        return queue
 
     # runs ---------------------------------------------------------------------------------
 
@@ -231,10 +350,20 @@ class Store:
         """Apply the transitions that time alone causes, as of now.
 
         The real engine uses timers; doing it on every read gives tests the same observable
-        states without background tasks: a DELAYED run becomes QUEUED at ``delayUntil``, and a
-        run that has not started when its TTL elapses becomes EXPIRED.
+        states without background tasks: a DELAYED run becomes QUEUED at ``delayUntil``, a
+        run that has not started when its TTL elapses becomes EXPIRED, and a processed batch
+        whose runs are all final becomes COMPLETED.
         """
         now = self.clock.now_ms()
+        self._advance_runs(now)
+        for batch in self.batches.values():
+            if batch.status == "PENDING" and batch.processing_completed_at is not None:
+                runs = [self.runs.get(run_id) for run_id in batch.run_ids]
+                if all(run is not None and run.is_final for run in runs):
+                    batch.status = "COMPLETED"
+                    batch.updated_at = now
+
+    def _advance_runs(self, now: int) -> None:
         for run in self.runs.values():
             if run.status == "DELAYED" and run.delay_until is not None and run.delay_until <= now:
                 run.status = "PENDING"

@@ -336,15 +336,31 @@ class Enum(Schema):
 
 @attrs.frozen
 class Array(Schema):
-    """``z.array(item)``."""
+    """``z.array(item)``, optionally ``.min(n)``."""
 
     item: Schema
+    min_length: int | None = None
 
     def parse(self, value: Any, path: Path, issues: list[Issue]) -> Result:
         if not isinstance(value, list):
             issues.append(_type_issue("array", value, path))
             return Status.ABORTED, value
         status = Status.VALID
+        if self.min_length is not None and len(value) < self.min_length:
+            issues.append(
+                Issue(
+                    "too_small",
+                    f"Array must contain at least {self.min_length} element(s)",
+                    path,
+                    (
+                        ("minimum", self.min_length),
+                        ("type", "array"),
+                        ("inclusive", True),
+                        ("exact", False),
+                    ),
+                )
+            )
+            status = Status.DIRTY
         out: list[Any] = []
         for index, element in enumerate(value):
             element_status, parsed = self.item.parse(element, (*path, index), issues)
@@ -374,6 +390,25 @@ class Object(Schema):
 
 
 @attrs.frozen
+class Record(Schema):
+    """``z.record(value)``: an object whose values all match ``value``."""
+
+    value: Schema
+
+    def parse(self, value: Any, path: Path, issues: list[Issue]) -> Result:
+        if not isinstance(value, dict):
+            issues.append(_type_issue("object", value, path))
+            return Status.ABORTED, value
+        status = Status.VALID
+        out: dict[str, Any] = {}
+        for key, element in value.items():
+            element_status, parsed = self.value.parse(element, (*path, key), issues)
+            status = max(status, element_status)
+            out[key] = parsed
+        return status, out
+
+
+@attrs.frozen
 class OneOf(Schema):
     """``a.or(b)``: the first valid branch wins; a dirty branch is reported on its own."""
 
@@ -395,6 +430,41 @@ class OneOf(Schema):
             return dirty[0]
         issues.append(Issue("invalid_union", "Invalid input", path, union_errors=tuple(branch_issues)))
         return Status.ABORTED, value
+
+
+class Never(Schema):
+    """``z.never()``: any present value is an error."""
+
+    def parse(self, value: Any, path: Path, issues: list[Issue]) -> Result:
+        issues.append(_type_issue("never", value, path))
+        return Status.ABORTED, value
+
+
+@attrs.frozen
+class Discriminated(Schema):
+    """``z.discriminatedUnion(key, [...])`` of objects told apart by a string literal."""
+
+    key: str
+    options: Mapping[str, Schema]
+
+    def parse(self, value: Any, path: Path, issues: list[Issue]) -> Result:
+        if not isinstance(value, dict):
+            issues.append(_type_issue("object", value, path))
+            return Status.ABORTED, value
+        tag = value.get(self.key)
+        option = self.options.get(tag) if isinstance(tag, str) else None
+        if option is None:
+            expected = " | ".join(f"'{name}'" for name in self.options)
+            issues.append(
+                Issue(
+                    "invalid_union_discriminator",
+                    f"Invalid discriminator value. Expected {expected}",
+                    (*path, self.key),
+                    (("options", list(self.options)),),
+                )
+            )
+            return Status.ABORTED, value
+        return option.parse(value, path, issues)
 
 
 class CoerceDate(Schema):
