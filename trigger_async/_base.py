@@ -15,7 +15,7 @@ from yarl import URL
 from ._config import DEFAULT_RETRY, ClientConfig, RequestOptions, RetryOptions, Timeout
 from ._constants import API_VERSION, MISSING_TOKEN_MESSAGE, SDK_VERSION
 from ._context import TaskContext
-from ._converter import structure
+from ._converter import parse
 from ._serialization import UNDEFINED, build_query, dumps_js
 from ._transport import Response, Transport
 from ._version import __version__
@@ -193,7 +193,7 @@ class Resource:
 
     async def _request_model(self, cls: type[_T], method: str, path: str, **kwargs: Any) -> _T:
         response = await self._request(method, path, **kwargs)
-        return structure(response.body, cls, status=response.status, headers=response.headers)
+        return parse(response, cls)
 
 
 def headers_dict(headers: Mapping[str, str]) -> dict[str, str]:

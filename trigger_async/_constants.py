@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from .models.runs import MachinePreset, RunStatus
+
 SDK_VERSION = "4.8.3"
 API_VERSION = "2025-07-16"
 DEFAULT_BASE_URL = "https://api.trigger.dev"
@@ -9,21 +13,5 @@ MISSING_TOKEN_MESSAGE = (
     "You need to set the TRIGGER_SECRET_KEY environment variable. "
     "See https://trigger.dev/docs/management/overview#authentication"
 )
-MACHINE_PRESETS = frozenset({"micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"})
-RUN_STATUSES = frozenset(
-    {
-        "PENDING_VERSION",
-        "QUEUED",
-        "DEQUEUED",
-        "EXECUTING",
-        "WAITING",
-        "COMPLETED",
-        "CANCELED",
-        "FAILED",
-        "CRASHED",
-        "SYSTEM_FAILURE",
-        "DELAYED",
-        "EXPIRED",
-        "TIMED_OUT",
-    }
-)
+MACHINE_PRESETS = frozenset(get_args(MachinePreset))
+RUN_STATUSES = frozenset(get_args(RunStatus))

@@ -69,3 +69,8 @@ def _describe(error: BaseException) -> str:
         notes = cattrs.transform_error(error)
         return "; ".join(notes) if notes else str(error)
     return str(error) or type(error).__name__
+
+
+def parse(response: Any, cls: type[_T]) -> _T:
+    """Build ``cls`` from a transport ``Response`` (its body, status and headers)."""
+    return structure(response.body, cls, status=response.status, headers=response.headers)

@@ -9,13 +9,71 @@ import attrs
 
 from .errors import TriggerError
 
-__all__ = ["CursorPage", "CursorPager", "NoMorePagesError", "OffsetPage", "OffsetPager"]
+__all__ = ["CursorPage", "CursorPager", "NoMorePagesError", "OffsetPage", "OffsetPager", "Page"]
 
 T = TypeVar("T")
+Where = TypeVar("Where")
+PageT = TypeVar("PageT", bound="Page[Any]")
 
 
 class NoMorePagesError(TriggerError):
     """``get_next_page()`` / ``get_previous_page()`` with no page in that direction."""
+
+
+class Page(Generic[T]):
+    """One page of a list: the items are in ``data``.
+
+    ``async for item in page`` yields this page's items and then those of every following
+    page; ``iter_pages()`` yields the pages themselves.
+    """
+
+    data: list[T]
+
+    def has_next_page(self) -> bool:
+        raise NotImplementedError
+
+    def has_previous_page(self) -> bool:
+        raise NotImplementedError
+
+    async def get_next_page(self: PageT) -> PageT:
+        raise NotImplementedError
+
+    async def get_previous_page(self: PageT) -> PageT:
+        raise NotImplementedError
+
+    async def iter_pages(self: PageT) -> AsyncIterator[PageT]:
+        """This page, then each following page."""
+        page = self
+        yield page
+        while page.has_next_page():
+            page = await page.get_next_page()
+            yield page
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.iter_pages():
+            for item in page.data:
+                yield item
+
+
+class _Pager(Generic[Where, PageT]):
+    """What a ``list()`` call returns before any request is made.
+
+    ``page = await pager`` fetches the first page; ``async for item in pager`` yields every
+    item across all pages. Bad arguments were already rejected when ``list()`` was called.
+    The pager is awaitable but not a coroutine (wrap it in one for ``asyncio.create_task``).
+    """
+
+    def __init__(self, fetch: Callable[[Where], Awaitable[PageT]], start: Where) -> None:
+        self._fetch = fetch
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, PageT]:
+        return self._fetch(self._start).__await__()
+
+    async def iter_pages(self) -> AsyncIterator[PageT]:
+        page = await self._fetch(self._start)
+        async for each in page.iter_pages():
+            yield each
 
 
 @attrs.frozen
@@ -26,18 +84,20 @@ class Cursor:
     before: str | None = None
 
 
-Fetch = Callable[[Cursor], Awaitable["CursorPage[T]"]]
-
-
-class CursorPage(Generic[T]):
-    """One page of a cursor-paginated list: the items are in ``data``.
+class CursorPage(Page[T]):
+    """A page of a cursor-paginated list (runs, deployments, bulk actions).
 
     Moving one way drops the other direction's cursor, and every filter of the original
-    call is sent again with each page. ``async for item in page`` yields this page's items
-    and then those of every following page.
+    call is sent again with each page.
     """
 
-    def __init__(self, data: list[T], next_cursor: str | None, previous_cursor: str | None, fetch: Fetch[T]) -> None:
+    def __init__(
+        self,
+        data: list[T],
+        next_cursor: str | None,
+        previous_cursor: str | None,
+        fetch: Callable[[Cursor], Awaitable[CursorPage[T]]],
+    ) -> None:
         self.data = data
         self.next_cursor = next_cursor
         self.previous_cursor = previous_cursor
@@ -65,52 +125,18 @@ class CursorPage(Generic[T]):
             raise NoMorePagesError("No previous page available")
         return await self._fetch(Cursor(before=self.previous_cursor))
 
-    async def iter_pages(self) -> AsyncIterator[CursorPage[T]]:
-        """This page, then each following page."""
-        page: CursorPage[T] = self
-        yield page
-        while page.has_next_page():
-            page = await page.get_next_page()
-            yield page
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.iter_pages():
-            for item in page.data:
-                yield item
+class OffsetPage(Page[T]):
+    """A page of a page-numbered list (schedules, queues)."""
 
-
-class CursorPager(Generic[T]):
-    """What a ``list()`` call returns before any request is made.
-
-    ``page = await pager`` fetches the first page; ``async for item in pager`` yields every
-    item across all pages. Bad arguments were already rejected when ``list()`` was called.
-    """
-
-    def __init__(self, fetch: Fetch[T], start: Cursor) -> None:
-        self._fetch = fetch
-        self._start = start
-
-    def __await__(self) -> Generator[Any, None, CursorPage[T]]:
-        return self._fetch(self._start).__await__()
-
-    async def __aiter__(self) -> AsyncIterator[T]:
-        page = await self._fetch(self._start)
-        async for item in page:
-            yield item
-
-    async def iter_pages(self) -> AsyncIterator[CursorPage[T]]:
-        page = await self._fetch(self._start)
-        async for each in page.iter_pages():
-            yield each
-
-
-OffsetFetch = Callable[[int | None], Awaitable["OffsetPage[T]"]]
-
-
-class OffsetPage(Generic[T]):
-    """One page of a page-numbered list (schedules, queues)."""
-
-    def __init__(self, data: list[T], current_page: int, total_pages: int, count: int, fetch: OffsetFetch[T]) -> None:
+    def __init__(
+        self,
+        data: list[T],
+        current_page: int,
+        total_pages: int,
+        count: int,
+        fetch: Callable[[int | None], Awaitable[OffsetPage[T]]],
+    ) -> None:
         self.data = data
         self.current_page = current_page
         self.total_pages = total_pages
@@ -139,36 +165,20 @@ class OffsetPage(Generic[T]):
             raise NoMorePagesError("No previous page available")
         return await self._fetch(self.current_page - 1)
 
-    async def iter_pages(self) -> AsyncIterator[OffsetPage[T]]:
-        """This page, then each following page."""
-        page: OffsetPage[T] = self
-        yield page
-        while page.has_next_page():
-            page = await page.get_next_page()
-            yield page
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.iter_pages():
-            for item in page.data:
-                yield item
-
-
-class OffsetPager(Generic[T]):
-    """``await`` it for one page, ``async for`` over it for every item of every page."""
-
-    def __init__(self, fetch: OffsetFetch[T], start: int | None) -> None:
-        self._fetch = fetch
-        self._start = start
-
-    def __await__(self) -> Generator[Any, None, OffsetPage[T]]:
-        return self._fetch(self._start).__await__()
+class CursorPager(_Pager[Cursor, CursorPage[T]]):
+    """The pager of a cursor-paginated list; see :class:`Page` for iteration."""
 
     async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._fetch(self._start)
         async for item in page:
             yield item
 
-    async def iter_pages(self) -> AsyncIterator[OffsetPage[T]]:
+
+class OffsetPager(_Pager["int | None", OffsetPage[T]]):
+    """The pager of a page-numbered list; see :class:`Page` for iteration."""
+
+    async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._fetch(self._start)
-        async for each in page.iter_pages():
-            yield each
+        async for item in page:
+            yield item

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from .._converter import structure
-from .._pagination import OffsetPage
+from .._pagination import CursorPage, OffsetPage
 from .._serialization import js_iso
 from .._transport import Response
 from .._validation import optional_number
@@ -56,7 +56,7 @@ def offset_page_parts(response: Response, item: type[Any]) -> tuple[list[Any], _
         # The official schema coerces these numbers from strings too.
         pagination = body["pagination"]
         body = {**body, "pagination": {k: _number(v) for k, v in pagination.items()}}
-    envelope = structure(body, _envelope(item), status=response.status, headers=response.headers)
+    envelope = structure(body, _envelope(item, _OffsetPagination), status=response.status, headers=response.headers)
     return envelope.data, envelope.pagination
 
 
@@ -69,20 +69,38 @@ def _number(value: Any) -> Any:
     return value
 
 
-_ENVELOPES: dict[type[Any], type[Any]] = {}
+_ENVELOPES: dict[tuple[type[Any], type[Any]], type[Any]] = {}
 
 
-def _envelope(item: type[Any]) -> type[Any]:
-    if item not in _ENVELOPES:
-        _ENVELOPES[item] = attrs.make_class(
-            f"{item.__name__}Page",
+def _envelope(item: type[Any], pagination: type[Any]) -> type[Any]:
+    """``{data: [item], pagination}`` as an attrs class (one per item and pagination kind)."""
+    key = (item, pagination)
+    if key not in _ENVELOPES:
+        _ENVELOPES[key] = attrs.make_class(
+            f"{item.__name__}{pagination.__name__}",
             {
                 "data": attrs.field(type=list[item]),  # type: ignore[valid-type]
-                "pagination": attrs.field(type=_OffsetPagination),
+                "pagination": attrs.field(type=pagination, factory=pagination)
+                if pagination is _CursorPagination
+                else attrs.field(type=pagination),
             },
             frozen=True,
         )
-    return _ENVELOPES[item]
+    return _ENVELOPES[key]
+
+
+@attrs.frozen
+class _CursorPagination:
+    next: str | None = None
+    previous: str | None = None
+
+
+def cursor_page(response: Response, item: type[Any], fetch: Any) -> CursorPage[Any]:
+    """A cursor page from a ``{data, pagination: {next?, previous?}}`` answer."""
+    envelope = structure(
+        response.body, _envelope(item, _CursorPagination), status=response.status, headers=response.headers
+    )
+    return CursorPage(envelope.data, envelope.pagination.next, envelope.pagination.previous, fetch)
 
 
 def make_offset_page(data: list[Any], pagination: _OffsetPagination, fetch: Any) -> OffsetPage[Any]:

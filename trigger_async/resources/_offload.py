@@ -10,7 +10,7 @@ from yarl import URL
 
 from .._base import CallScope, Resource, bare_headers, effective_options
 from .._config import RequestOptions, RetryOptions, Timeout
-from .._converter import structure
+from .._converter import parse
 from .._serialization import encode_path_segment
 from ..errors import TriggerError
 
@@ -50,7 +50,7 @@ async def offload(
         scope=scope,
         request_options=request_options,
     )
-    presigned = structure(response.body, _Presigned, status=response.status, headers=response.headers)
+    presigned = parse(response, _Presigned)
     if not presigned.storage_path:
         raise TriggerError(
             "Packet upload presign response missing storagePath; ensure the server supports /api/v2/packets"

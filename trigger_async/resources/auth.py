@@ -12,10 +12,10 @@ import attrs
 
 from .._base import CallScope, Resource, request_options_of
 from .._config import RequestOptions
-from .._converter import structure
+from .._converter import parse
 from .._jwt import AUDIENCE, ISSUER, decode_unverified, sign_hs256
 from .._validation import check_bool
-from ..errors import ApiError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
+from ..errors import ApiError, ApiSchemaValidationError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ._common import wire_vocabulary
 from .tasks import expiration_exp, task_id_of
 
@@ -196,8 +196,9 @@ class AuthTokens(Resource):
             request_options=request_options_of(request_options),
         )
         if not isinstance(response.body, dict):
-            structure(response.body, dict[str, Any], status=response.status, headers=response.headers)
-            raise TriggerError("The server's JWT claims are not a JSON object")
+            raise ApiSchemaValidationError(
+                response.status, response.headers, response.body, "the JWT claims are not a JSON object"
+            )
         payload = {
             **response.body,
             **claims,
@@ -241,4 +242,4 @@ class AuthTokens(Resource):
                     "public-token minting. Upgrade the server or use the root API key."
                 ) from error
             raise
-        return structure(response.body, _Token, status=response.status, headers=response.headers).token
+        return parse(response, _Token).token

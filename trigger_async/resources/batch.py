@@ -12,7 +12,7 @@ import attrs
 
 from .._base import CallScope, Resource, request_options_of
 from .._config import RequestOptions, RetryOptions
-from .._converter import structure
+from .._converter import parse
 from .._idempotency import derived_item_key, wire_fields
 from .._retry import backoff_delay
 from .._serialization import UNDEFINED, dumps_js, encode_path_segment, serialize_packet, utf8_len
@@ -223,7 +223,7 @@ async def run_batch(
             request_options=options,
             span_link=True,
         )
-        created = structure(response.body, _CreateResponse, status=response.status, headers=response.headers)
+        created = parse(response, _CreateResponse)
     except (ApiError, TriggerError) as error:
         raise BatchTriggerError(
             _message(f"Failed to create batch with {count} items", error),
@@ -276,7 +276,7 @@ async def _stream(
             retry_defaults=STREAM_RETRY,
             client_retry=False,
         )
-        last = structure(response.body, _StreamResponse, status=response.status, headers=response.headers)
+        last = parse(response, _StreamResponse)
         if last.sealed:
             return
         if attempt < policy.max_attempts:

@@ -6,17 +6,15 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from .._base import Resource, request_options_of
 from .._config import RequestOptions
-from .._converter import structure
+from .._converter import parse
 from .._pagination import Cursor, CursorPage, CursorPager
 from .._serialization import encode_path_segment
 from .._validation import optional_number, optional_str, require_str, required_number
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ..models.batches import BulkAction
-from ._common import IdResponse, wire_vocabulary
+from ._common import IdResponse, cursor_page, wire_vocabulary
 
 __all__ = ["Bulk"]
 
@@ -38,18 +36,6 @@ _FILTER_KEYS = frozenset(
         "region",
     }
 )
-
-
-@attrs.frozen
-class _Pagination:
-    next: str | None = None
-    previous: str | None = None
-
-
-@attrs.frozen
-class _BulkPage:
-    data: list[BulkAction]
-    pagination: _Pagination = attrs.field(factory=_Pagination)
 
 
 def _body(filter: object, run_ids: object, name: object, action: str, **extra: Any) -> dict[str, Any]:
@@ -155,8 +141,7 @@ class Bulk(Resource):
             response = await self._request(
                 "GET", "/api/v1/bulk-actions", scope=scope, query=query, request_options=options
             )
-            page = structure(response.body, _BulkPage, status=response.status, headers=response.headers)
-            return CursorPage(page.data, page.pagination.next, page.pagination.previous, fetch)
+            return cursor_page(response, BulkAction, fetch)
 
         return CursorPager(fetch, Cursor(after=optional_str(after, "after"), before=optional_str(before, "before")))
 
@@ -197,4 +182,4 @@ class Bulk(Resource):
             body=UNDEFINED if body is None else body,
             request_options=request_options_of(request_options),
         )
-        return structure(response.body, IdResponse, status=response.status, headers=response.headers).id
+        return parse(response, IdResponse).id

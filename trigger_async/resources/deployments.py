@@ -4,31 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from .._base import Resource, request_options_of
 from .._config import RequestOptions
-from .._converter import structure
 from .._pagination import Cursor, CursorPage, CursorPager
 from .._serialization import js_iso
 from .._validation import check_choice, optional_number, optional_str
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError
 from ..models.deployments import Deployment
+from ._common import cursor_page
 
 __all__ = ["Deployments"]
 
 STATUSES = ("PENDING", "BUILDING", "DEPLOYING", "DEPLOYED", "FAILED", "CANCELED", "TIMED_OUT")
-
-
-@attrs.frozen
-class _Pagination:
-    next: str | None = None
-
-
-@attrs.frozen
-class _DeploymentsPage:
-    data: list[Deployment]
-    pagination: _Pagination = attrs.field(factory=_Pagination)
 
 
 def _date(value: object, argument: str) -> str | None:
@@ -87,7 +74,6 @@ class Deployments(Resource):
             response = await self._request(
                 "GET", "/api/v1/deployments", scope=scope, query=query, request_options=options
             )
-            page = structure(response.body, _DeploymentsPage, status=response.status, headers=response.headers)
-            return CursorPage(page.data, page.pagination.next, None, fetch)
+            return cursor_page(response, Deployment, fetch)
 
         return CursorPager(fetch, Cursor(after=optional_str(cursor, "cursor")))

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._base import CallScope, Resource, request_options_of
 from .._config import RequestOptions
-from .._converter import structure
+from .._converter import parse
 from .._serialization import encode_path_segment
 from .._validation import check_bool, require_str
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError
@@ -51,7 +51,7 @@ def _named(args: tuple[str | None, ...], method: str) -> tuple[str | None, str |
 
 
 def _success(response: Any) -> bool:
-    return structure(response.body, SuccessResponse, status=response.status, headers=response.headers).success
+    return parse(response, SuccessResponse).success
 
 
 class EnvVars(Resource):
@@ -73,7 +73,7 @@ class EnvVars(Resource):
         scope = self._scope()
         path = _where(scope, project_ref, env)
         response = await self._request("GET", path, scope=scope, request_options=request_options_of(request_options))
-        return structure(response.body, list[EnvVar], status=response.status, headers=response.headers)
+        return parse(response, list[EnvVar])
 
     async def create(
         self,
@@ -110,7 +110,7 @@ class EnvVars(Resource):
         ref, env, name = _named(args, "retrieve")
         path = f"{_where(scope, ref, env)}/{encode_path_segment(name, argument='name')}"
         response = await self._request("GET", path, scope=scope, request_options=request_options_of(request_options))
-        return structure(response.body, EnvVar, status=response.status, headers=response.headers)
+        return parse(response, EnvVar)
 
     async def update(self, *args: str, value: str, request_options: RequestOptions | None = None) -> bool:
         """``update(project_ref, env, name, value=...)`` or ``update(name, value=...)``."""

@@ -10,7 +10,7 @@ import attrs
 
 from .._base import Resource, request_options_of
 from .._config import RequestOptions
-from .._converter import structure
+from .._converter import parse
 from .._serialization import dumps_js, encode_path_segment
 from .._validation import optional_number, optional_str, require_str
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError
@@ -66,7 +66,7 @@ class Prompts(Resource):
 
     async def list(self, *, request_options: RequestOptions | None = None) -> list[Prompt]:
         response = await self._request("GET", "/api/v1/prompts", request_options=request_options_of(request_options))
-        return structure(response.body, _Prompts, status=response.status, headers=response.headers).data
+        return parse(response, _Prompts).data
 
     async def versions(
         self, slug: str, *, request_options: RequestOptions | None = None
@@ -76,7 +76,7 @@ class Prompts(Resource):
             f"/api/v1/prompts/{_slug(slug)}/versions",
             request_options=request_options_of(request_options),
         )
-        return structure(response.body, _Versions, status=response.status, headers=response.headers).data
+        return parse(response, _Versions).data
 
     async def resolve(
         self,
@@ -103,7 +103,7 @@ class Prompts(Resource):
             body=body,
             request_options=request_options_of(request_options),
         )
-        data = structure(response.body, _ResolvedEnvelope, status=response.status, headers=response.headers).data
+        data = parse(response, _ResolvedEnvelope).data
         return ResolvedPrompt(
             prompt_id=data.prompt_id,
             version=data.version,
@@ -146,7 +146,7 @@ class Prompts(Resource):
             body=body,
             request_options=request_options_of(request_options),
         )
-        return structure(response.body, PromptOverride, status=response.status, headers=response.headers)
+        return parse(response, PromptOverride)
 
     async def update_override(
         self,
@@ -192,4 +192,4 @@ class Prompts(Resource):
             body=UNDEFINED if body is None else body,
             request_options=request_options_of(request_options),
         )
-        return structure(response.body, OkResponse, status=response.status, headers=response.headers).ok
+        return parse(response, OkResponse).ok

@@ -13,7 +13,7 @@ import cattrs
 from .._base import Binding, CallScope, Resource, effective_options, request_options_of
 from .._config import RequestOptions, Timeout
 from .._constants import MACHINE_PRESETS, RUN_STATUSES
-from .._converter import structure
+from .._converter import parse
 from .._packets import parse_packet
 from .._pagination import Cursor, CursorPage, CursorPager
 from .._serialization import UNDEFINED, encode_path_segment, epoch_ms, superjson_stringify
@@ -37,6 +37,7 @@ from .._validation import (
 )
 from ..errors import ApiSchemaValidationError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ..models.runs import ListedRun, RetrievedRun, RunHandle
+from ._common import cursor_page
 from .bulk import Bulk
 
 __all__ = ["Runs"]
@@ -49,18 +50,6 @@ _ENVS = frozenset({"dev", "staging", "prod"})
 @attrs.frozen
 class _IdResponse:
     id: str
-
-
-@attrs.frozen
-class _Pagination:
-    next: str | None = None
-    previous: str | None = None
-
-
-@attrs.frozen
-class _RunsPage:
-    data: list[ListedRun]
-    pagination: _Pagination = attrs.field(factory=_Pagination)
 
 
 def _created_bound(value: object, argument: str) -> str | None:
@@ -201,8 +190,7 @@ class Runs(Resource):
             if cursor.before:
                 query.append(("page[before]", cursor.before))
             response = await self._request("GET", path, scope=scope, query=query, request_options=options)
-            page = structure(response.body, _RunsPage, status=response.status, headers=response.headers)
-            return CursorPage(page.data, page.pagination.next, page.pagination.previous, fetch)
+            return cursor_page(response, ListedRun, fetch)
 
         return CursorPager(fetch, Cursor(after=optional_str(after, "after"), before=optional_str(before, "before")))
 
@@ -237,7 +225,7 @@ class Runs(Resource):
     ) -> RetrievedRun[Any]:
         scope = scope or self._scope()
         response = await self._request("GET", path, scope=scope, request_options=options)
-        run = structure(response.body, RetrievedRun[Any], status=response.status, headers=response.headers)
+        run = parse(response, RetrievedRun[Any])
         if run.payload_presigned_url is None and run.output_presigned_url is None:
             return run
         timeout = effective_options(scope, options).timeout or Timeout()
@@ -251,7 +239,7 @@ class Runs(Resource):
         """Cancel a run that has not finished (a finished run is left as it is). Returns its id."""
         path = f"/api/v2/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}/cancel"
         response = await self._request("POST", path, request_options=request_options_of(request_options))
-        return structure(response.body, _IdResponse, status=response.status, headers=response.headers).id
+        return parse(response, _IdResponse).id
 
     async def replay(
         self,
@@ -316,7 +304,7 @@ class Runs(Resource):
             body=body if body else UNDEFINED,
             request_options=request_options_of(request_options),
         )
-        return structure(response.body, _IdResponse, status=response.status, headers=response.headers).id
+        return parse(response, _IdResponse).id
 
     async def reschedule(
         self,
@@ -331,7 +319,7 @@ class Runs(Resource):
             raise InvalidArgumentError("delay", "is required")
         body = {"delay": delay_value(delay)}
         response = await self._request("POST", path, body=body, request_options=request_options_of(request_options))
-        return structure(response.body, RetrievedRun[Any], status=response.status, headers=response.headers)
+        return parse(response, RetrievedRun[Any])
 
     async def poll(
         self,

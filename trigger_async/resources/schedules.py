@@ -8,7 +8,7 @@ import attrs
 
 from .._base import Resource, request_options_of
 from .._config import DEFAULT_RETRY, RequestOptions, RetryOptions
-from .._converter import structure
+from .._converter import parse
 from .._pagination import OffsetPage, OffsetPager
 from .._serialization import encode_path_segment
 from .._validation import check_bool, optional_str, require_str
@@ -96,7 +96,7 @@ class Schedules(Resource):
         response = await self._request(
             "DELETE", _path(schedule_id), request_options=request_options_of(request_options)
         )
-        return structure(response.body, IdResponse, status=response.status, headers=response.headers).id
+        return parse(response, IdResponse).id
 
     async def activate(self, schedule_id: str, *, request_options: RequestOptions | None = None) -> Schedule:
         return await self._request_model(
@@ -183,4 +183,4 @@ class GlobalSchedules(Schedules):
             authenticated=False,
             retry_defaults=_TIMEZONES_RETRY,
         )
-        return structure(response.body, _Timezones, status=response.status, headers=response.headers).timezones
+        return parse(response, _Timezones).timezones

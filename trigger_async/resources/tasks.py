@@ -15,7 +15,7 @@ import attrs
 from .._base import CallScope, Resource, request_options_of
 from .._config import RequestOptions
 from .._context import TaskContext
-from .._converter import structure
+from .._converter import parse
 from .._idempotency import wire_fields
 from .._jwt import AUDIENCE, ISSUER, sign_hs256
 from .._serialization import UNDEFINED, encode_path_segment, serialize_packet, utf8_len
@@ -385,7 +385,7 @@ class Tasks(Resource):
         response = await self._request(
             "POST", path, scope=scope, body=body, request_options=options_arg, span_link=True
         )
-        created = structure(response.body, _TriggerResponse, status=response.status, headers=response.headers)
+        created = parse(response, _TriggerResponse)
         token = public_token(scope, response.headers, [f"read:runs:{created.id}"], options_arg)
         return RunHandle(
             id=created.id,
