@@ -8,10 +8,13 @@ import subprocess
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "demo"]
+nox.options.sessions = ["lint", "typecheck", "tests", "conformance", "demo"]
 nox.options.reuse_existing_virtualenvs = True
 
 SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
+# Every warning is an error, ResourceWarning and aiohttp's "Unclosed ..." included.
+PYTEST = ("python", "-X", "dev", "-W", "error", "-m", "pytest")
+STRICT = {"PYTHONDEVMODE": "1", "PYTHONWARNINGS": "error"}
 CONSTRAINTS = ("-c", "constraints.txt")
 
 
@@ -43,17 +46,16 @@ def tests(session: nox.Session) -> None:
     if MISSING:
         session.log(f"Python {', '.join(MISSING)} not installed here: not tested on it")
     session.install(*CONSTRAINTS, "-e", ".", "-r", "requirements-test.txt")
-    session.run(
-        "python",
-        "-X",
-        "dev",
-        "-W",
-        "error",
-        "-m",
-        "pytest",
-        *session.posargs,
-        env={"PYTHONDEVMODE": "1", "PYTHONWARNINGS": "error"},
-    )
+    # The conformance suite drives the official SDK through Node: once, in its own session.
+    args = session.posargs or ["--ignore=tests/conformance"]
+    session.run(*PYTEST, *args, env=STRICT)
+
+
+@nox.session(python=AVAILABLE[:1] or None)
+def conformance(session: nox.Session) -> None:
+    """The official SDK (@trigger.dev/sdk 4.8.3, from npm) side by side with this one."""
+    session.install(*CONSTRAINTS, "-e", ".", "-r", "requirements-test.txt")
+    session.run(*PYTEST, "tests/conformance", *session.posargs, env=STRICT)
 
 
 @nox.session(python=AVAILABLE[:1] or None)

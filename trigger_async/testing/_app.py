@@ -193,6 +193,8 @@ class EmulatorApp:
                 return problem_response(outcome.problem(now), 429, limit_headers)
 
         state.store.advance()
+        if not raw_path.endswith("/abort"):
+            _bulk.settle_bulk_actions(state)
         if route is None:
             response: web.StreamResponse = error_response(404, "Not Found")
         else:

@@ -19,6 +19,7 @@ from ._engine import ServiceError, cancel_run, trigger_run
 from ._http import Call, Route, fail, forbidden, json_response, raise_details
 from ._records import BulkAction
 from ._runs import ListQuery, matches_query, replay_spec
+from ._state import State
 from ._statuses import FILTER_STATUS_MAP
 from ._store import Run, friendly_id
 from ._tasks import MACHINE_PRESETS
@@ -247,10 +248,26 @@ async def create_bulk_action(call: Call) -> web.StreamResponse:
         name=body.get("name"),
     )
     call.state.store.bulk_actions[action.id] = action
-    _apply(call, credential, action, runs, body.get("targetRegion"))
-    action.status = "COMPLETED"
-    action.completed_at = call.state.clock.now_ms()
+    state, region = call.state, body.get("targetRegion")
+
+    def work() -> None:
+        _apply(call, credential, action, runs, region)
+        action.status = "COMPLETED"
+        action.completed_at = state.clock.now_ms()
+
+    action.work = work
     return json_response({"id": action.id}, 202)
+
+
+def settle_bulk_actions(state: State) -> None:
+    """Apply every action still PENDING, as the server's worker would have by the next request.
+
+    The app calls this before every request but an abort, so an action can be aborted only
+    straight after its creation (while it is really PENDING)."""
+    for action in list(state.store.bulk_actions.values()):
+        if action.status == "PENDING" and action.work is not None:
+            work, action.work = action.work, None
+            work()
 
 
 def bulk_action_body(action: BulkAction) -> dict[str, Any]:
@@ -296,6 +313,8 @@ async def abort_bulk_action(call: Call) -> web.StreamResponse:
     if action.status == "ABORTED":
         fail(409, f"Bulk action group already aborted: {action.id}")
     action.status = "ABORTED"
+    action.work = None
+    action.completed_at = call.state.clock.now_ms()
     return json_response({"id": action.id})
 
 

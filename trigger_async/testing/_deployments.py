@@ -151,7 +151,7 @@ async def list_deployments(call: Call) -> web.StreamResponse:
     for deployment in page:
         item = _item(deployment)
         item["deployedAt"] = iso(deployment.deployed_at) if deployment.deployed_at is not None else None
-        item["git"] = None
+        # The server sends null here, which the official SDK's schema rejects: leave it out.
         data.append(item)
     pagination = {"next": page[-1].id} if len(rows) > limit else {}
     return json_response({"data": data, "pagination": pagination})

@@ -6,6 +6,7 @@ They hold internal state only; each area module presents them in the server's JS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -45,7 +46,8 @@ class StoredObject:
 
 @attrs.define(eq=False)
 class BulkAction:
-    """A ``BulkActionGroup`` (applied synchronously, so it is COMPLETED at once)."""
+    """A ``BulkActionGroup``. It is PENDING until the next read of bulk actions applies it
+    (the real server works through it in the background), so it can still be aborted."""
 
     id: str
     env: Environment
@@ -57,6 +59,8 @@ class BulkAction:
     success: int = 0
     failure: int = 0
     completed_at: int | None = None
+    # Applies the action; set while PENDING.
+    work: Callable[[], None] | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define(eq=False)
