@@ -264,3 +264,38 @@ async def test_bad_arguments_raise_before_any_request(
 async def test_metadata_is_plain_json_with_dates_as_iso_strings() -> None:
     body, _, _ = await trigger("t", 1, metadata={"at": datetime(2024, 1, 2, 3, 4, 5, 678900, tzinfo=timezone.utc)})
     assert body["options"]["metadata"] == {"at": "2024-01-02T03:04:05.678Z"}
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        ((5,), {}, InvalidArgumentTypeError, "key: expected a str or a sequence of str, got int"),
+        (("",), {}, InvalidArgumentError, "key: must not be empty"),
+        (([],), {}, InvalidArgumentError, "key: must not be an empty list"),
+        ((["a", 1],), {}, InvalidArgumentTypeError, "key: parts must be str, got int"),
+        (("k",), {"scope": "task"}, InvalidArgumentError, "scope: must be one of 'run', 'attempt', 'global'"),
+    ],
+)
+def test_idempotency_keys_create_rejects_bad_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    import trigger_async
+
+    with pytest.raises(error) as caught:
+        trigger_async.idempotency_keys.create(*args, **kwargs)
+    assert message in str(caught.value)
+
+
+def test_module_level_namespaces_mirror_the_instance_ones() -> None:
+    import trigger_async
+
+    client = AsyncTriggerClient(access_token=KEY)
+    for name in ("tasks", "runs", "batch", "schedules", "envvars", "queues", "deployments", "prompts", "auth"):
+        instance = {m for m in dir(getattr(client, name)) if not m.startswith("_")}
+        module = {m for m in dir(getattr(trigger_async, name)) if not m.startswith("_")}
+        assert instance <= module, name
+    assert {m for m in dir(trigger_async.schedules) if not m.startswith("_")} - {
+        m for m in dir(client.schedules) if not m.startswith("_")
+    } == {"timezones"}
+    assert {"with_auth", "configure"} <= set(dir(trigger_async.auth))
+    assert not hasattr(client.auth, "with_auth")
