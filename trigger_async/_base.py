@@ -69,10 +69,14 @@ def request_options_of(value: object) -> RequestOptions | None:
     return value
 
 
+_NO_OPTIONS = RequestOptions()
+_DEFAULT_TIMEOUT = Timeout()
+
+
 def effective_options(scope: CallScope, per_call: RequestOptions | None) -> RequestOptions:
     client = scope.config.request_options
     if per_call is None:
-        return client or RequestOptions()
+        return client or _NO_OPTIONS
     return per_call.over(client)
 
 
@@ -188,7 +192,7 @@ class Resource:
             headers=headers,
             body=data,
             retry=retry_options.over(retry_defaults) if retry_options else retry_defaults,
-            timeout=options.timeout or Timeout(),
+            timeout=options.timeout or _DEFAULT_TIMEOUT,
         )
 
     async def _request_model(self, cls: type[_T], method: str, path: str, **kwargs: Any) -> _T:
