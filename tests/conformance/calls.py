@@ -249,6 +249,14 @@ def _runs(runs: Any, method: str, a: list[Any]) -> Any:
         return runs.reschedule(a[0], **kwargs_of(a[1]), request_options=request_options_of(_arg(a, 2)))
     if method == "poll":
         return runs.poll(_run_ref(a[0]), **kwargs_of(_arg(a, 1)), request_options=request_options_of(_arg(a, 2)))
+    if method == "subscribeToRun":
+        return runs.subscribe_to_run(_run_ref(a[0]), **kwargs_of(_arg(a, 1)))
+    if method == "subscribeToRunsWithTag":
+        return runs.subscribe_to_runs_with_tag(a[0], **kwargs_of(_arg(a, 1)))
+    if method == "subscribeToBatch":
+        return runs.subscribe_to_batch(a[0])
+    if method == "fetchStream":
+        return runs.fetch_stream(a[0], a[1], request_options=request_options_of(_arg(a, 2)))
     raise AssertionError(f"no Python call mapped for runs.{method}")
 
 
@@ -346,7 +354,7 @@ async def consume(returned: Any, mode: str | None) -> Any:
     mode = mode or "await"
     if mode == "await":
         return await returned
-    if mode == "async_iterate":
+    if mode in ("async_iterate", "read_stream"):
         return [item async for item in returned]
     if mode == "async_iterate_first":
         async for item in returned:

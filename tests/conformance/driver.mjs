@@ -15,7 +15,7 @@
 // Argument markers: {"$date": iso}, {"$bigint": "123"}, {"$set": [...]}, {"$map": [[k, v]]},
 // {"$undefined": true}, {"$repeat": {"char", "count"}}, {"$async_iterable": [...]},
 // {"$ref": "<step id>.<path>"} (a value from an earlier step's raw result).
-// consume: "await" (default), "async_iterate", "async_iterate_first", "next_page",
+// consume: "await" (default), "async_iterate", "read_stream", "async_iterate_first", "next_page",
 // "previous_page" (await the page, then fetch the next/previous one: result is [page, page]).
 // shim: {"global_name": "X"} sets globalThis.name = "X" during the call (envvars.update bug).
 // A step {"set_env": {...}} changes env vars between construction and the next calls.
@@ -168,9 +168,11 @@ async function consume(returned, mode) {
   switch (mode ?? "await") {
     case "await":
       return await returned;
-    case "async_iterate": {
+    case "async_iterate":
+    case "read_stream": {
+      // fetchStream resolves to a ReadableStream, which is async-iterable on Node 20.
       const items = [];
-      for await (const item of returned) items.push(item);
+      for await (const item of await returned) items.push(item);
       return items;
     }
     case "async_iterate_first": {

@@ -40,11 +40,6 @@ _UNDEFINED_MEMBERS = {"tasks_trigger_superjson_types": (1, "set", "missing")}
 _GLOBAL_FOR_BULK = {"accessToken": "tr_dev_global_configure_key", "baseURL": "{{A}}"}
 # Goldens the single-call replay does not cover, and why.
 NOT_REPLAYED = {
-    "runs_subscribe_to_run": "realtime: out of scope",
-    "runs_subscribe_to_run_skip_columns": "realtime: out of scope",
-    "runs_subscribe_to_runs_with_tag": "realtime: out of scope",
-    "runs_subscribe_to_batch": "realtime: out of scope",
-    "runs_fetch_stream": "realtime: out of scope",
     "isolation_configure_global_vs_client": "steps with module-level calls (tests/test_golden.py replays it in Python)",
     "auth_with_auth_in_configured_process": "steps with module-level calls and withAuth (tests/test_golden.py)",
     "isolation_two_clients_100_concurrent_calls": "two clients, 100 concurrent calls (tests/test_golden.py)",

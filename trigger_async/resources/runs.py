@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
@@ -36,8 +36,10 @@ from .._validation import (
     ttl_value,
 )
 from ..errors import ApiSchemaValidationError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
+from ..models.realtime import RealtimeRun
 from ..models.runs import ListedRun, RetrievedRun, RunHandle
 from ._common import cursor_page
+from ._realtime import run_from_row, shape_rows, sse_events
 from .bulk import Bulk
 
 __all__ = ["Runs"]
@@ -95,6 +97,46 @@ async def _download(scope: CallScope, url: str | None, current: Any, timeout: Ti
     except Exception:  # as documented (and as the official SDK): any failure leaves the field
         log.debug("could not download a presigned packet")
         return current
+
+
+SKIPPABLE_COLUMNS = frozenset(
+    {
+        "startedAt",
+        "delayUntil",
+        "queuedAt",
+        "expiredAt",
+        "completedAt",
+        "number",
+        "isTest",
+        "usageDurationMs",
+        "costInCents",
+        "baseCostInCents",
+        "ttl",
+        "payload",
+        "payloadType",
+        "metadata",
+        "output",
+        "outputType",
+        "runTags",
+        "error",
+    }
+)
+
+
+def _skip_columns(value: Sequence[str] | None) -> list[tuple[str, str]]:
+    columns = str_list(value, "skip_columns", allowed=SKIPPABLE_COLUMNS)
+    return [("skipColumns", ",".join(columns))] if columns else []
+
+
+async def _runs_of(
+    scope: CallScope, path: str, params: list[tuple[str, str]], *, stop_on_completion: bool
+) -> AsyncIterator[RealtimeRun]:
+    async for rows in shape_rows(scope, path, params):
+        for row in rows:
+            run = run_from_row(row)
+            yield run
+            if stop_on_completion and run.finished_at is not None:
+                return
 
 
 class Runs(Resource):
@@ -320,6 +362,57 @@ class Runs(Resource):
         body = {"delay": delay_value(delay)}
         response = await self._request("POST", path, body=body, request_options=request_options_of(request_options))
         return parse(response, RetrievedRun[Any])
+
+    def subscribe_to_run(
+        self, run_id: Any, *, stop_on_completion: bool = True, skip_columns: Sequence[str] | None = None
+    ) -> AsyncIterator[RealtimeRun]:
+        """Follow one run: yields it each time it changes, and (by default) stops once the run
+        has finished. ``async for run in client.runs.subscribe_to_run(handle): ...``"""
+        rid = run_id_of(run_id)
+        check_bool(stop_on_completion, "stop_on_completion")
+        params = _skip_columns(skip_columns)
+        scope = self._scope()
+        _ = scope.token
+        path = f"/realtime/v1/runs/{encode_path_segment(rid, argument='run_id')}"
+        return _runs_of(scope, path, params, stop_on_completion=stop_on_completion)
+
+    def subscribe_to_runs_with_tag(
+        self,
+        tag: str | Sequence[str],
+        *,
+        created_at: str | None = None,
+        skip_columns: Sequence[str] | None = None,
+    ) -> AsyncIterator[RealtimeRun]:
+        """Follow every run with one of ``tag`` (created within ``created_at``, e.g. ``"1h"``).
+
+        It never ends by itself: stop iterating (``break``) to unsubscribe."""
+        tags = str_list(tag, "tag") or []
+        if not tags:
+            raise InvalidArgumentError("tag", "name at least one tag")
+        params = [("tags", ",".join(tags)), *_skip_columns(skip_columns)]
+        if optional_str(created_at, "created_at"):
+            params.append(("createdAt", str(created_at)))
+        scope = self._scope()
+        _ = scope.token
+        return _runs_of(scope, "/realtime/v1/runs", params, stop_on_completion=False)
+
+    def subscribe_to_batch(self, batch_id: str) -> AsyncIterator[RealtimeRun]:
+        """Follow the runs of a batch as they change. It never ends by itself."""
+        path = f"/realtime/v1/batches/{encode_path_segment(require_str(batch_id, 'batch_id'), argument='batch_id')}"
+        scope = self._scope()
+        _ = scope.token
+        return _runs_of(scope, path, [], stop_on_completion=False)
+
+    def fetch_stream(
+        self, run_id: Any, stream_key: str, *, request_options: RequestOptions | None = None
+    ) -> AsyncIterator[Any]:
+        """The chunks a run writes to its realtime stream ``stream_key``, until it closes."""
+        rid = encode_path_segment(run_id_of(run_id), argument="run_id")
+        key = encode_path_segment(require_str(stream_key, "stream_key"), argument="stream_key")
+        options = request_options_of(request_options)
+        scope = self._scope()
+        _ = scope.token
+        return sse_events(scope, f"/realtime/v1/streams/{rid}/{key}", options)
 
     async def poll(
         self,
