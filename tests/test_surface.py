@@ -369,7 +369,7 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any], type[Exception], str
     ),
     ("prompts.versions", ("",), {}, InvalidArgumentError, "slug: must not be empty"),
     ("prompts.resolve", ("p", ["x"]), {}, InvalidArgumentTypeError, "variables: expected a mapping, got list"),
-    ("prompts.resolve", ("p", {"when": NAIVE}), {}, TypeError, "variables.when"),
+    ("prompts.resolve", ("p", {"when": NAIVE}), {}, ValueError, "variables.when: naive datetime"),
     ("prompts.promote", ("p", 0), {}, InvalidArgumentError, "version: must be >= 1"),
     ("prompts.create_override", ("p",), {"text_content": ""}, InvalidArgumentError, "text_content: must not be empty"),
     ("prompts.update_override", ("p",), {"model": 4}, InvalidArgumentTypeError, "model: expected str"),

@@ -155,6 +155,7 @@ class Resource:
         retry_defaults: RetryOptions = DEFAULT_RETRY,
         client_retry: bool = True,
         authenticated: bool = True,
+        retry_connection_errors: bool = True,
     ) -> Response:
         """Send one logical call; ``path`` must already be percent-encoded.
 
@@ -193,6 +194,7 @@ class Resource:
             body=data,
             retry=retry_options.over(retry_defaults) if retry_options else retry_defaults,
             timeout=options.timeout or _DEFAULT_TIMEOUT,
+            retry_connection_errors=retry_connection_errors,
         )
 
     async def _request_model(self, cls: type[_T], method: str, path: str, **kwargs: Any) -> _T:

@@ -90,7 +90,7 @@ class RetryOptions:
         return RetryOptions(
             *(
                 mine if mine is not None else theirs
-                for mine, theirs in zip(attrs.astuple(self), attrs.astuple(base), strict=True)
+                for mine, theirs in ((getattr(self, f.name), getattr(base, f.name)) for f in attrs.fields(RetryOptions))
             )
         )
 

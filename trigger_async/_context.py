@@ -79,12 +79,9 @@ class _Overrides:
     def over(self, outer: _Overrides | None) -> _Overrides:
         if outer is None:
             return self
-        return _Overrides(
-            *(
-                mine if mine is not None else theirs
-                for mine, theirs in zip(attrs.astuple(self), attrs.astuple(outer), strict=True)
-            )
-        )
+        # Field by field with getattr: astuple would also take the RequestOptions inside apart.
+        names = [field.name for field in attrs.fields(_Overrides)]
+        return _Overrides(**{n: getattr(self, n) if getattr(self, n) is not None else getattr(outer, n) for n in names})
 
 
 def _overrides_from(config: Mapping[str, Any] | None, fields: Mapping[str, Any], where: str) -> _Overrides:

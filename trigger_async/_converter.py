@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -41,8 +41,60 @@ def parse_datetime(value: Any, _: Any = None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _strict_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _strict_bool(value: Any, _: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return int(value)
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _is_list(type_: Any) -> bool:
+    return get_origin(type_) is list or type_ is list
+
+
+def make_strict(target: cattrs.Converter) -> None:
+    """Refuse JSON of the wrong type instead of converting it (``"false"`` is not ``False``,
+    ``null`` is not ``"None"``, ``"abc"`` is not a list of letters)."""
+    target.register_structure_hook(str, _strict_str)
+    target.register_structure_hook(bool, _strict_bool)
+    target.register_structure_hook(int, _strict_int)
+    target.register_structure_hook(float, _strict_float)
+    target.register_structure_hook(datetime, parse_datetime)
+
+    def list_hook(type_: Any) -> Any:
+        args = get_args(type_)
+        item_type = args[0] if args else Any
+        item_hook = target.get_structure_hook(item_type)
+
+        def structure_list(value: Any, _: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            return [item_hook(item, item_type) for item in value]
+
+        return structure_list
+
+    target.register_structure_hook_factory(_is_list, list_hook)
+
+
 converter = cattrs.Converter(forbid_extra_keys=False)
-converter.register_structure_hook(datetime, parse_datetime)
+make_strict(converter)
 
 
 def _attrs_hook(cls: type[Any]) -> Any:

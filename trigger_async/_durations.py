@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from .errors import InvalidArgumentError
@@ -20,11 +21,13 @@ def parse_time_span(text: str, argument: str) -> int:
     if match is None:
         raise InvalidArgumentError(argument, f"invalid time span {text!r}; use e.g. '15m', '2h', '7d'")
     sign, amount, unit, suffix = match.groups()
+    if sign and suffix:
+        # As the official SDK's JWT library: a sign and "ago"/"from now" together are refused.
+        raise InvalidArgumentError(argument, f"invalid time span {text!r}: a sign and a suffix together")
     unit = unit.lower()
     key = "m" if unit.startswith("mi") or unit == "m" else unit[0]
-    seconds = round(float(amount) * _UNIT_SECONDS[key])
+    # Math.round: halves go up (Python's round() would go to even).
+    seconds = math.floor(float(amount) * _UNIT_SECONDS[key] + 0.5)
     if sign == "-" or (suffix or "").lower() == "ago":
-        if sign == "-" and (suffix or "").lower() == "ago":
-            raise InvalidArgumentError(argument, f"invalid time span {text!r}")
         return -seconds
     return seconds

@@ -6,8 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
+
+from ._serialization import dumps_js
 
 ISSUER = "https://id.trigger.dev"
 AUDIENCE = "https://api.trigger.dev"
@@ -24,7 +27,8 @@ def _b64url_decode(text: str) -> bytes:
 def sign_hs256(claims: Mapping[str, Any], secret: str) -> str:
     """Sign ``claims`` (kept in their insertion order) with the UTF-8 bytes of ``secret``."""
     header = _b64url(b'{"alg":"HS256"}')
-    payload = _b64url(json.dumps(dict(claims), separators=(",", ":"), ensure_ascii=False).encode())
+    # Claims are written as JSON.stringify writes them (1, not 1.0), as the official SDK signs.
+    payload = _b64url(dumps_js(dict(claims)).encode())
     signing_input = f"{header}.{payload}".encode("ascii")
     signature = hmac.new(secret.encode(), signing_input, hashlib.sha256).digest()
     return f"{header}.{payload}.{_b64url(signature)}"
@@ -52,3 +56,20 @@ def verify_hs256(token: str, secret: str) -> dict[str, Any] | None:
         return decode_unverified(token)[1]
     except (ValueError, UnicodeError):
         return None
+
+
+_ADDITIONAL_KEY = re.compile(r"^tr_(dev|stg|prod|preview)_sk_[0-9a-zA-Z]{24}$")
+
+
+def server_minting_kind(token: str) -> str | None:
+    """``"additional API key"`` / ``"run token"`` when the server must mint, else ``None``."""
+    if _ADDITIONAL_KEY.match(token):
+        return "additional API key"
+    if token.count(".") == 2:
+        try:
+            header, _ = decode_unverified(token)
+        except (ValueError, UnicodeError):
+            return None
+        if header.get("typ") == "run+jwt":
+            return "run token"
+    return None

@@ -44,6 +44,7 @@ __all__ = [
     "js_iso",
     "serialize_packet",
     "superjson_stringify",
+    "utf8_bytes",
     "utf8_len",
 ]
 
@@ -714,6 +715,11 @@ def utf8_len(text: str) -> int:
         return len(text.encode("utf-8"))
     except UnicodeEncodeError:
         return len(_combine_pairs(text).encode("utf-8", "surrogatepass"))
+
+
+def utf8_bytes(text: str) -> bytes:
+    """The UTF-8 bytes Node writes for ``text`` (an unpaired surrogate becomes U+FFFD)."""
+    return _to_usv(text).encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------

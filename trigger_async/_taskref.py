@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
 import cattrs
 
-from ._converter import parse_datetime
+from ._converter import make_strict
 
 __all__ = ["TaskRef", "structure_output"]
 
@@ -39,7 +38,7 @@ class TaskRef(Generic[P, O]):
 
 # User data keeps its own key names, so outputs get a converter with no renaming.
 _user_converter = cattrs.Converter(forbid_extra_keys=False)
-_user_converter.register_structure_hook(datetime, parse_datetime)
+make_strict(_user_converter)
 
 
 def structure_output(value: Any, output_type: type[Any] | None) -> Any:

@@ -17,7 +17,7 @@ import attrs
 from yarl import URL
 
 from ._config import RetryOptions, Timeout
-from ._retry import decide
+from ._retry import GIVE_UP, decide
 from .errors import ApiConnectionError, ApiError, ApiTimeoutError, ClientClosedError, make_status_error
 
 CLOSED_MESSAGE = "This AsyncTriggerClient was closed with aclose(); create a new one."
@@ -185,6 +185,7 @@ class Transport:
         timeout: Timeout,
         now: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        retry_connection_errors: bool = True,
     ) -> Response:
         """Send one logical request, retrying per ``retry``; raise ``ApiError`` on failure."""
         client_timeout = aiohttp.ClientTimeout(total=timeout.total, connect=timeout.connect)
@@ -211,7 +212,11 @@ class Transport:
             if failure is not None:
                 if self._closed:
                     raise ClientClosedError(CLOSED_MESSAGE) from None
-                decision = decide(attempt, retry, status=None, headers={}, now=now(), rng=rng)
+                decision = (
+                    decide(attempt, retry, status=None, headers={}, now=now(), rng=rng)
+                    if retry_connection_errors
+                    else GIVE_UP
+                )
                 cause = _safe_cause(failure)
                 log.debug("%s %s attempt %d failed: %s", method, _path(url), attempt, cause)
                 if not decision.retry:

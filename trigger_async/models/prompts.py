@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
+
+from .._serialization import dumps_js
 
 __all__ = ["Prompt", "PromptOverride", "PromptVersion", "ResolvedPrompt"]
 
@@ -67,6 +68,6 @@ class ResolvedPrompt:
         if self.model:
             metadata["prompt.model"] = self.model
         if self.variables:
-            metadata["prompt.input"] = json.dumps(self.variables, separators=(",", ":"))
+            metadata["prompt.input"] = dumps_js(self.variables)
         metadata.update(extra or {})
         return {"experimental_telemetry": {"isEnabled": True, "metadata": metadata}}

@@ -112,6 +112,8 @@ def wire_vocabulary(value: Any, argument: str) -> Any:
     aware datetimes as ISO strings and attrs option classes turned into their wire form."""
     if hasattr(value, "to_wire"):
         return value.to_wire()
+    if attrs.has(type(value)):  # e.g. a QueueRef in a run filter: its fields are wire names
+        return wire_vocabulary(attrs.asdict(value, recurse=False), argument)
     if isinstance(value, datetime):
         return js_iso(value, argument=argument)
     if isinstance(value, Mapping):

@@ -11,7 +11,7 @@ from yarl import URL
 from .._base import CallScope, Resource, bare_headers, effective_options
 from .._config import RequestOptions, RetryOptions, Timeout
 from .._converter import parse
-from .._serialization import encode_path_segment
+from .._serialization import encode_path_segment, utf8_bytes
 from ..errors import TriggerError
 
 __all__ = ["OFFLOAD_THRESHOLD", "offload"]
@@ -56,12 +56,19 @@ async def offload(
             "Packet upload presign response missing storagePath; ensure the server supports /api/v2/packets"
         )
     options = effective_options(scope, request_options)
+    try:
+        target = URL(presigned.presigned_url, encoded=True)
+        if target.scheme not in ("http", "https") or not target.host or target.port is None:
+            raise ValueError(target.scheme)
+    except ValueError:
+        # The URL is signed: never repeat it in the message.
+        raise TriggerError("The server's presigned upload URL for a large payload is not usable") from None
     # The upload goes to object storage: no credentials, only the type and a request key.
     await scope.transport.send(
         "PUT",
-        URL(presigned.presigned_url, encoded=True),
+        target,
         headers=bare_headers(payload_type, str(uuid.uuid4())),
-        body=data.encode("utf-8"),
+        body=utf8_bytes(data),
         retry=_UPLOAD_RETRY,
         timeout=options.timeout or Timeout(),
     )

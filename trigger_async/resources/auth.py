@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -13,7 +12,8 @@ import attrs
 from .._base import CallScope, Resource, request_options_of
 from .._config import RequestOptions
 from .._converter import parse
-from .._jwt import AUDIENCE, ISSUER, decode_unverified, sign_hs256
+from .._jwt import AUDIENCE, ISSUER, server_minting_kind, sign_hs256
+from .._serialization import dumps_js
 from .._validation import check_bool
 from ..errors import ApiError, ApiSchemaValidationError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ._common import wire_vocabulary
@@ -22,7 +22,6 @@ from .tasks import expiration_exp, task_id_of
 __all__ = ["AuthTokens", "flatten_scopes"]
 
 DEFAULT_LIFETIME = 15 * 60
-_ADDITIONAL_KEY = re.compile(r"^tr_(dev|stg|prod|preview)_sk_[0-9a-zA-Z]{24}$")
 _ACTIONS = ("read", "write", "trigger", "batchTrigger")
 
 
@@ -58,20 +57,6 @@ def flatten_scopes(scopes: Mapping[str, Any], argument: str = "scopes") -> list[
     return flat
 
 
-def _uses_server_minting(token: str) -> str | None:
-    """``"additional API key"`` / ``"run token"`` when the server must mint, else ``None``."""
-    if _ADDITIONAL_KEY.match(token):
-        return "additional API key"
-    if token.count(".") == 2:
-        try:
-            header, _ = decode_unverified(token)
-        except (ValueError, UnicodeError):
-            return None
-        if header.get("typ") == "run+jwt":
-            return "run token"
-    return None
-
-
 def _wire_expiration(value: object, argument: str = "expiration_time") -> Any:
     """``expirationTime`` for the public-tokens endpoint: datetimes as Unix seconds."""
     if value is None:
@@ -82,7 +67,19 @@ def _wire_expiration(value: object, argument: str = "expiration_time") -> Any:
         return f"{int(value.total_seconds())}s"
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidArgumentTypeError(argument, "expected a duration, a datetime or epoch seconds")
+    expiration_exp(value, 0, 0, argument)  # the same checks as for a token signed here
     return value
+
+
+def _realtime_claim(realtime: object) -> Any:
+    """The ``realtime`` claim (e.g. ``{"skipColumns": ["payload"]}``), checked before sending."""
+    if realtime is None:
+        return None
+    if not isinstance(realtime, Mapping):
+        raise InvalidArgumentTypeError("realtime", f"expected a mapping, got {type(realtime).__name__}")
+    wire = wire_vocabulary(realtime, "realtime")
+    dumps_js(wire, path="realtime")
+    return wire
 
 
 @attrs.frozen
@@ -114,8 +111,10 @@ class AuthTokens(Resource):
         ``scopes`` uses the official shape: ``{"read": {"runs": ["run_1"], "tags": "t"}}``.
         """
         flat = flatten_scopes(scopes) if scopes is not None else None
+        realtime_wire = _realtime_claim(realtime)
+        _wire_expiration(expiration_time)
         scope = self._scope()
-        kind = _uses_server_minting(scope.token)
+        kind = server_minting_kind(scope.token)
         if kind is not None:
             if not flat:
                 raise InvalidArgumentError(
@@ -126,12 +125,12 @@ class AuthTokens(Resource):
                     else f"auth.createPublicToken() requires at least one scope when using a {kind}. "
                     'For example: auth.createPublicToken({ scopes: { read: { runs: ["run_1234"] } } })',
                 )
-            return await self._mint(scope, kind, flat, expiration_time, None, realtime, request_options)
+            return await self._mint(scope, kind, flat, expiration_time, None, realtime_wire, request_options)
         claims: dict[str, Any] = {}
         if flat is not None:
             claims["scopes"] = flat
-        if realtime is not None:
-            claims["realtime"] = wire_vocabulary(realtime, "realtime")
+        if realtime_wire is not None:
+            claims["realtime"] = realtime_wire
         return await self._sign(scope, claims, expiration_time, request_options)
 
     async def create_trigger_public_token(
@@ -170,13 +169,17 @@ class AuthTokens(Resource):
     ) -> str:
         scopes = [f"{action}:tasks:{task_id}" for task_id in _task_ids(task)]
         check_bool(multiple_use, "multiple_use")
+        realtime_wire = _realtime_claim(realtime)
+        _wire_expiration(expiration_time)
         scope = self._scope()
-        kind = _uses_server_minting(scope.token)
+        kind = server_minting_kind(scope.token)
         if kind is not None:
-            return await self._mint(scope, kind, scopes, expiration_time, not multiple_use, realtime, request_options)
+            return await self._mint(
+                scope, kind, scopes, expiration_time, not multiple_use, realtime_wire, request_options
+            )
         claims: dict[str, Any] = {"otu": not multiple_use}
-        if realtime is not None:
-            claims["realtime"] = wire_vocabulary(realtime, "realtime")
+        if realtime_wire is not None:
+            claims["realtime"] = realtime_wire
         claims["scopes"] = scopes
         return await self._sign(scope, claims, expiration_time, request_options)
 
@@ -216,7 +219,7 @@ class AuthTokens(Resource):
         scopes: list[str],
         expiration_time: object,
         one_time_use: bool | None,
-        realtime: Mapping[str, Any] | None,
+        realtime: Any,
         request_options: RequestOptions | None,
     ) -> str:
         body: dict[str, Any] = {"scopes": scopes}
@@ -226,7 +229,7 @@ class AuthTokens(Resource):
         if one_time_use is not None:
             body["oneTimeUse"] = one_time_use
         if realtime is not None:
-            body["realtime"] = wire_vocabulary(realtime, "realtime")
+            body["realtime"] = realtime
         try:
             response = await self._request(
                 "POST",

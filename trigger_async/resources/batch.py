@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterable, Coroutine, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,10 +15,11 @@ from .._base import CallScope, Resource, request_options_of
 from .._config import RequestOptions, RetryOptions
 from .._converter import parse
 from .._idempotency import derived_item_key, wire_fields
-from .._retry import backoff_delay
+from .._retry import backoff_delay, decide
 from .._serialization import UNDEFINED, dumps_js, encode_path_segment, serialize_packet, utf8_len
 from .._validation import idempotency_ttl_value
 from ..errors import (
+    ApiConnectionError,
     ApiError,
     BatchTriggerError,
     InvalidArgumentError,
@@ -130,7 +132,7 @@ def _message(prefix: str, cause: BaseException) -> str:
 
     if isinstance(cause, RateLimitError):
         ms = cause.milliseconds_until_reset
-        return f"{prefix}: Rate limit exceeded" + (f" - retry after {-(-ms // 1000)}s" if ms else "")
+        return f"{prefix}: Rate limit exceeded" + (f" - retry after {-(-ms // 1000)}s" if ms is not None else "")
     return f"{prefix}: {cause}"
 
 
@@ -162,6 +164,11 @@ async def run_batch(
             task_id = default_task
         else:
             task_id = task_id_of(task)
+            if default_task is not None and task_id != default_task:
+                raise InvalidArgumentError(
+                    f"items[{index}]",
+                    f"names task {task_id!r}, but this batch triggers {default_task!r} (use batch.trigger for several)",
+                )
         prefix = f"items[{index}]."
         data, payload_type = serialize_packet(payload, argument=f"items[{index}].payload")
         values = option_values(scope, item_options, prefix)
@@ -193,7 +200,7 @@ async def run_batch(
             return attrs.evolve(item, data=path, payload_type="application/store", values=values)
 
         try:
-            uploaded = await asyncio.gather(*(upload(p) for p in large))
+            uploaded = await _all_or_nothing([upload(p) for p in large])
         except (ApiError, TriggerError) as error:
             raise BatchTriggerError(
                 _message(f"Failed to offload payloads for batch with {count} items", error),
@@ -252,39 +259,74 @@ async def run_batch(
                 cause=error,
             ) from error
 
-    token = public_token(scope, response.headers, [f"read:batch:{created.id}"], options)
+    token = public_token(scope, response.headers, [f"read:batch:{created.id}"], options, f"batch {created.id}")
     return BatchHandle(batch_id=created.id, run_count=created.run_count, public_access_token=token)
+
+
+async def _all_or_nothing(coroutines: list[Coroutine[Any, Any, _Prepared]]) -> list[_Prepared]:
+    """Run them together; on the first failure cancel the rest (nothing is sent after it)."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        error = task.exception()
+        if error is not None:
+            raise error
+    return [task.result() for task in tasks]
 
 
 async def _stream(
     resource: Resource, scope: CallScope, batch_id: str, body: bytes, options: RequestOptions | None
 ) -> None:
-    """POST every item; a ``sealed: false`` answer re-sends them all (the server dedupes)."""
+    """POST every item; a ``sealed: false`` answer re-sends them all (the server dedupes).
+
+    Failed requests and unsealed answers share one attempt budget, as in the official SDK.
+    """
     policy = options.retry.over(STREAM_RETRY) if options and options.retry else STREAM_RETRY
     path = f"/api/v3/batches/{encode_path_segment(batch_id, argument='batch_id')}/items"
     assert policy.max_attempts is not None
+    single = RequestOptions(retry=attrs.evolve(policy, max_attempts=1))
     last: _StreamResponse | None = None
     for attempt in range(1, policy.max_attempts + 1):
-        response = await resource._request(
-            "POST",
-            path,
-            scope=scope,
-            raw_body=body,
-            content_type="application/x-ndjson",
-            request_options=options,
-            with_request_key=False,
-            retry_defaults=STREAM_RETRY,
-            client_retry=False,
-        )
+        try:
+            response = await resource._request(
+                "POST",
+                path,
+                scope=scope,
+                raw_body=body,
+                content_type="application/x-ndjson",
+                request_options=single.over(options),
+                with_request_key=False,
+                retry_defaults=STREAM_RETRY,
+                client_retry=False,
+            )
+        except ApiError as error:
+            decision = decide(
+                attempt, policy, status=error.status, headers=error.headers, now=time.time(), rng=random.random
+            )
+            if not decision.retry:
+                raise
+            await asyncio.sleep(decision.delay)
+            continue
+        except ApiConnectionError as error:
+            if attempt >= policy.max_attempts:
+                raise ApiConnectionError(f"Failed to stream batch items for batch {batch_id}: {error}") from error
+            await asyncio.sleep(backoff_delay(attempt, policy, random.random))
+            continue
         last = parse(response, _StreamResponse)
         if last.sealed:
             return
         if attempt < policy.max_attempts:
             await asyncio.sleep(backoff_delay(attempt, policy, random.random))
-    assert last is not None
+    if last is None:  # every attempt failed; the last failure was raised above
+        raise ApiConnectionError(f"Failed to stream batch items for batch {batch_id}")
     raise BatchNotSealedError(
-        f"Batch {batch_id} was not sealed: received {last.enqueued_count} of "
-        f"{last.expected_count} expected items (accepted: {last.items_accepted}, "
+        f"Batch {batch_id} was not sealed: received {last.enqueued_count or 0} of "
+        f"{last.expected_count or 0} expected items (accepted: {last.items_accepted}, "
         f"deduplicated: {last.items_deduplicated})"
     )
 

@@ -11,9 +11,9 @@ import attrs
 from .._base import Resource, request_options_of
 from .._config import RequestOptions
 from .._converter import parse
-from .._serialization import dumps_js, encode_path_segment
-from .._validation import optional_number, optional_str, require_str
-from ..errors import InvalidArgumentError, InvalidArgumentTypeError
+from .._serialization import encode_path_segment
+from .._validation import json_object, optional_number, optional_str, require_str
+from ..errors import InvalidArgumentError
 from ..models.prompts import Prompt, PromptOverride, PromptVersion, ResolvedPrompt
 from ._common import OkResponse
 
@@ -88,10 +88,7 @@ class Prompts(Resource):
         request_options: RequestOptions | None = None,
     ) -> ResolvedPrompt:
         """Render a prompt with ``variables`` (by label, by version, or the current one)."""
-        if variables is not None and not isinstance(variables, Mapping):
-            raise InvalidArgumentTypeError("variables", f"expected a mapping, got {type(variables).__name__}")
-        values = dict(variables or {})
-        dumps_js(values, path="variables")
+        values = json_object(variables, "variables") or {}
         body = _body(
             variables=values,
             label=optional_str(label, "label"),

@@ -139,6 +139,18 @@ async def _runs_of(
                 return
 
 
+def _typed(run: RetrievedRun[Any], output_type: type[Any] | None) -> RetrievedRun[Any]:
+    """The run with its output built as the ``TaskRef``'s output type, when there is one."""
+    if output_type is None or run.output is None:
+        return run
+    try:
+        return attrs.evolve(run, output=structure_output(run.output, output_type))
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
+        raise ApiSchemaValidationError(
+            200, {}, run.output, f"output does not match {output_type.__name__}: {error}"
+        ) from error
+
+
 class Runs(Resource):
     """Read and act on runs. ``runs.bulk`` acts on many runs at once."""
 
@@ -252,15 +264,7 @@ class Runs(Resource):
         """
         path = f"/api/v3/runs/{encode_path_segment(run_id_of(run_id), argument='run_id')}"
         run = await self._retrieve(path, request_options_of(request_options))
-        output_type = getattr(run_id, "output_type", None)
-        if output_type is None or run.output is None:
-            return run
-        try:
-            return attrs.evolve(run, output=structure_output(run.output, output_type))
-        except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
-            raise ApiSchemaValidationError(
-                200, {}, run.output, f"output does not match {output_type.__name__}: {error}"
-            ) from error
+        return _typed(run, getattr(run_id, "output_type", None))
 
     async def _retrieve(
         self, path: str, options: RequestOptions | None, scope: CallScope | None = None
@@ -414,6 +418,26 @@ class Runs(Resource):
         _ = scope.token
         return sse_events(scope, f"/realtime/v1/streams/{rid}/{key}", options)
 
+    @overload
+    async def poll(
+        self,
+        run_id: RunHandle[O],
+        *,
+        poll_interval_ms: int = 1000,
+        max_attempts: int = 500,
+        request_options: RequestOptions | None = None,
+    ) -> RetrievedRun[O]: ...
+
+    @overload
+    async def poll(
+        self,
+        run_id: Any,
+        *,
+        poll_interval_ms: int = 1000,
+        max_attempts: int = 500,
+        request_options: RequestOptions | None = None,
+    ) -> RetrievedRun[Any]: ...
+
     async def poll(
         self,
         run_id: Any,
@@ -429,10 +453,11 @@ class Runs(Resource):
         options = request_options_of(request_options)
         path = f"/api/v3/runs/{encode_path_segment(rid, argument='run_id')}"
         scope = self._scope()
+        output_type = getattr(run_id, "output_type", None)
         for attempt in range(attempts):
             run = await self._retrieve(path, options, scope)
             if run.is_completed:
-                return run
+                return _typed(run, output_type)
             if attempt + 1 < attempts:
                 await asyncio.sleep(interval / 1000)
         raise TriggerError(f"Run {rid} did not complete after {attempts} attempts")

@@ -182,5 +182,7 @@ class GlobalSchedules(Schedules):
             request_options=request_options_of(request_options),
             authenticated=False,
             retry_defaults=_TIMEZONES_RETRY,
+            # As the official helper: status-based retries only.
+            retry_connection_errors=False,
         )
         return parse(response, _Timezones).timezones

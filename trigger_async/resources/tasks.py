@@ -17,7 +17,7 @@ from .._config import RequestOptions
 from .._context import TaskContext
 from .._converter import parse
 from .._idempotency import wire_fields
-from .._jwt import AUDIENCE, ISSUER, sign_hs256
+from .._jwt import AUDIENCE, ISSUER, server_minting_kind, sign_hs256
 from .._serialization import UNDEFINED, encode_path_segment, serialize_packet, utf8_len
 from .._taskref import TaskRef
 from .._validation import (
@@ -32,7 +32,7 @@ from .._validation import (
     tags_value,
     ttl_value,
 )
-from ..errors import InvalidArgumentError, InvalidArgumentTypeError
+from ..errors import InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ..models.batches import BatchHandle
 from ..models.runs import RunHandle
 from ._offload import OFFLOAD_THRESHOLD, offload
@@ -239,6 +239,8 @@ def expiration_exp(value: object, now: int, default: int, argument: str) -> int:
     if isinstance(value, bool):
         raise InvalidArgumentTypeError(argument, "expected a duration, a datetime or epoch seconds")
     if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidArgumentError(argument, f"must be a finite number of epoch seconds, got {value!r}")
         return int(value)
     if isinstance(value, timedelta):
         return now + int(value.total_seconds())
@@ -258,12 +260,20 @@ def public_token(
     headers: Mapping[str, str],
     scopes: list[str],
     options: RequestOptions | None,
+    created: str,
     argument: str = "request_options.public_access_token",
 ) -> str:
     """The server's ``x-trigger-jwt`` if it sent one, else a token signed here (as the SDK)."""
     server_token = headers.get("x-trigger-jwt")
     if server_token:
         return server_token
+    kind = server_minting_kind(scope.token)
+    if kind is not None:
+        # Its signature could never verify: say so rather than hand out a dead token.
+        raise TriggerError(
+            "This credential cannot self-sign public tokens, and the server did not return one. Upgrade the "
+            f"server or use the root API key. (The {created} was created.)"
+        )
     claims: dict[str, Any] = {}
     raw_claims = headers.get("x-trigger-jwt-claims")
     if raw_claims:
@@ -386,7 +396,7 @@ class Tasks(Resource):
             "POST", path, scope=scope, body=body, request_options=options_arg, span_link=True
         )
         created = parse(response, _TriggerResponse)
-        token = public_token(scope, response.headers, [f"read:runs:{created.id}"], options_arg)
+        token = public_token(scope, response.headers, [f"read:runs:{created.id}"], options_arg, f"run {created.id}")
         return RunHandle(
             id=created.id,
             public_access_token=token,
