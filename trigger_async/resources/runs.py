@@ -387,7 +387,8 @@ class Runs(Resource):
         created_at: str | None = None,
         skip_columns: Sequence[str] | None = None,
     ) -> AsyncIterator[RealtimeRun]:
-        """Follow every run with one of ``tag`` (created within ``created_at``, e.g. ``"1h"``).
+        """Follow every run that has all of ``tag`` (one tag or a list), created within
+        ``created_at`` (e.g. ``"1h"``; the server's default is 24 hours).
 
         It never ends by itself: stop iterating (``break``) to unsubscribe."""
         tags = str_list(tag, "tag") or []

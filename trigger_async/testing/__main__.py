@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer a repeated batch idempotencyKey with the existing batch (isCached: true) instead of 422",
     )
+    serve.add_argument(
+        "--realtime-poll-timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long a live realtime shape request waits for a change (default 20)",
+    )
     return parser
 
 
@@ -44,6 +51,7 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit=args.rate_limit,
         dedupe_request_idempotency=args.dedupe_request_idempotency,
         batch_idempotency_cached=args.batch_idempotency_cached,
+        realtime_poll_timeout=args.realtime_poll_timeout,
     ) as emulator:
         print(f"Trigger.dev API emulator listening on {emulator.url}")
         print(f"  TRIGGER_API_URL={emulator.url}")

@@ -2,7 +2,9 @@
 
 Order, as in the real server: record the request, scripted injections, trailing-slash
 redirect, rate limiter (which answers a missing ``Authorization`` itself), lazy time-driven
-run transitions, routing, method checks, the endpoint, then common headers.
+run transitions, routing, method checks, the endpoint, then common headers. After the
+endpoint the realtime shapes take in whatever the request changed (``_live``), which
+answers the live requests waiting on them.
 
 Routing is done here rather than by aiohttp's router so that path parameters are matched on
 the percent-encoded path and decoded once, as the server does (a task id may contain ``/``).
@@ -30,6 +32,7 @@ from . import (
     _objectstore,
     _prompts,
     _queues,
+    _realtime,
     _runs,
     _schedules,
     _tasks,
@@ -37,9 +40,11 @@ from . import (
 )
 from ._auth import limiter_bucket
 from ._http import (
+    COMMON_HEADERS,
     Call,
     Reply,
     Route,
+    add_cors,
     empty_response,
     error_response,
     json_response,
@@ -64,6 +69,7 @@ ROUTES: Final[Sequence[Route]] = (
     *_queues.ROUTES,
     *_deployments.ROUTES,
     *_prompts.ROUTES,
+    *_realtime.ROUTES,
 )
 
 #: ``Route.limiter`` of the batch items stream: unlimited while the batch has grants left.
@@ -71,10 +77,6 @@ BATCH_ITEMS_LIMITER: Final = "batch-items"
 
 _API_PATH: Final = re.compile(r"^/api")
 MAX_REQUEST_BYTES: Final = 64 * 1024 * 1024
-_COMMON_HEADERS: Final = {
-    "Strict-Transport-Security": "max-age=3153600000",
-    "X-Robots-Tag": "noindex, nofollow",
-}
 
 
 def _find_route(raw_path: str) -> tuple[Route, dict[str, str]] | None:
@@ -101,7 +103,12 @@ class EmulatorApp:
         """The aiohttp application."""
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.on_shutdown.append(self._release_waiters)
         return app
+
+    async def _release_waiters(self, app: web.Application) -> None:
+        # Held long-polls and open streams answer now, so closing never waits for them.
+        self.state.live.shutdown()
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         """Entry point for every request."""
@@ -126,7 +133,10 @@ class EmulatorApp:
             return await self._answer_injected(request, injected)
 
         response = await self._handle(request, body, raw_path, raw_query)
-        response.headers.update(_COMMON_HEADERS)
+        # Whatever the request changed reaches the realtime shapes (and wakes their waiters).
+        self.state.live.sync()
+        if not response.prepared:
+            response.headers.update(COMMON_HEADERS)
         return response
 
     async def _answer_injected(self, request: web.Request, injected: InjectedResponse) -> web.StreamResponse:
@@ -200,11 +210,12 @@ class EmulatorApp:
         else:
             call = Call(request, state, body, params, _last_value_query(request))
             response = await self._route(route, call)
-            if route.cors:
-                self._add_cors(request, response)
-        for name, value in limit_headers.items():
-            # The limiter sets its headers first; a route's own (the batch quota's) win.
-            response.headers.setdefault(name, value)
+            if route.cors and not response.prepared:
+                add_cors(request, response)
+        if not response.prepared:
+            for name, value in limit_headers.items():
+                # The limiter sets its headers first; a route's own (the batch quota's) win.
+                response.headers.setdefault(name, value)
         return response
 
     async def _route(self, route: Route, call: Call) -> web.StreamResponse:
@@ -246,14 +257,6 @@ class EmulatorApp:
         if requested:
             headers["Access-Control-Allow-Headers"] = requested
         return json_response({}, headers=headers)
-
-    @staticmethod
-    def _add_cors(request: web.Request, response: web.StreamResponse) -> None:
-        origin = request.headers.get("Origin")
-        if origin:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Expose-Headers"] = "x-trigger-jwt,x-trigger-jwt-claims"
 
 
 def build_app(state: State) -> web.Application:

@@ -41,6 +41,8 @@ class Credential:
     is_public_token: bool = False
     scopes: tuple[str, ...] = ()
     one_time_use: bool = False
+    # A public token's ``realtime.skipColumns`` claim; it replaces a shape's ``skipColumns``.
+    realtime_skip_columns: tuple[str, ...] | None = None
 
     def allows(self, action: str, resources: Iterable[Resource]) -> bool:
         """Whether any of ``resources`` may be acted on (secret keys may do everything)."""
@@ -178,12 +180,15 @@ def _public_token_credential(call: Call, token: str, claims: dict[str, Any]) -> 
         fail(401, "Public Access Token is invalid")
     raw_scopes = claims.get("scopes")
     scopes: Sequence[Any] = raw_scopes if isinstance(raw_scopes, list) else ()
+    realtime = claims.get("realtime")
+    raw_skip = realtime.get("skipColumns") if isinstance(realtime, dict) else None
     return Credential(
         env,
         token,
         is_public_token=True,
         scopes=tuple(s for s in scopes if isinstance(s, str)),
         one_time_use=claims.get("otu") is True,
+        realtime_skip_columns=tuple(c for c in raw_skip if isinstance(c, str)) if isinstance(raw_skip, list) else None,
     )
 
 

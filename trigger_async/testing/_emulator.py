@@ -51,6 +51,8 @@ class Emulator:
     otherwise every request sees a full bucket. ``batch_idempotency_cached`` makes
     ``POST /api/v3/batches`` with a known ``idempotencyKey`` answer the existing batch with
     ``isCached: true`` (what the SDK is written for) instead of the real server's 422.
+    ``realtime_poll_timeout`` is how long a live realtime shape request (``live=true``) is held
+    waiting for a change before it answers up-to-date (the server's 20 s by default).
     """
 
     dev_key: str = DEV_KEY
@@ -66,7 +68,10 @@ class Emulator:
         dedupe_request_idempotency: bool = False,
         rate_limit: bool = False,
         batch_idempotency_cached: bool = False,
+        realtime_poll_timeout: float = 20.0,
     ) -> None:
+        if not realtime_poll_timeout > 0:
+            raise ValueError("realtime_poll_timeout must be a positive number of seconds")
         self.host = host
         self.port = port
         self._state = State(
@@ -74,6 +79,7 @@ class Emulator:
                 dedupe_request_idempotency=dedupe_request_idempotency,
                 rate_limit=rate_limit,
                 batch_idempotency_cached=batch_idempotency_cached,
+                realtime_poll_timeout=realtime_poll_timeout,
             )
         )
         self._runner: web.AppRunner | None = None
@@ -92,6 +98,7 @@ class Emulator:
             shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
         )
         await runner.setup()
+        self._state.live.bind(asyncio.get_running_loop())
         try:
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()
@@ -151,18 +158,25 @@ class Emulator:
 
     def _run(self, run_id: str) -> Run:
         self._state.store.advance()
+        self._state.live.sync()
         run = self._state.store.runs.get(run_id)
         if run is None:
             raise KeyError(run_id)
         return run
 
+    def _changed(self) -> None:
+        # Realtime shapes see the change, and their held requests answer.
+        self._state.live.sync()
+
     def start_run(self, run_id: str) -> None:
         """QUEUED/DEQUEUED -> EXECUTING, setting ``startedAt`` (a worker picked it up)."""
         _engine.start_run(self._state, self._run(run_id))
+        self._changed()
 
     def complete_run(self, run_id: str, output: Any = None) -> None:
         """Finish a run successfully with a JSON-serialisable ``output`` (``None``: none)."""
         _engine.complete_run(self._state, self._run(run_id), output)
+        self._changed()
 
     def fail_run(
         self,
@@ -176,15 +190,41 @@ class Emulator:
         ``error`` is a message or a serialized error object (``{"message", "name", ...}``).
         """
         _engine.fail_run(self._state, self._run(run_id), error, status)
+        self._changed()
 
     def set_run_status(self, run_id: str, status: str) -> None:
         """Force an internal status, e.g. ``WAITING_TO_RESUME`` or ``DEQUEUED``."""
         _engine.set_run_status(self._state, self._run(run_id), status)
+        self._changed()
 
     def advance_time(self, seconds: float) -> None:
         """Move the emulator's clock forward (delays, TTLs, idempotency keys, windows)."""
         self._state.clock.advance(seconds)
         self._state.store.advance()
+        self._changed()
+
+    # realtime ----------------------------------------------------------------------------------
+
+    def append_stream(self, run_id: str, key: str, chunk: Any) -> str:
+        """Append a JSON-serialisable ``chunk`` to the run's realtime stream ``key``.
+
+        Returns the event id (``<ms>-<seq>``). The first chunk creates the stream (the run's
+        ``realtimeStreams`` then lists ``key``); readers of
+        ``/realtime/v1/streams/{run_id}/{key}`` get the chunk at once. Appending to a closed
+        stream is a ``ValueError``.
+        """
+        self._run(run_id)
+        return self._state.live.append(run_id, key, chunk)
+
+    def close_stream(self, run_id: str, key: str) -> None:
+        """Close the run's stream ``key`` (creating it empty if needed): its readers' responses end."""
+        self._run(run_id)
+        self._state.live.close_stream(run_id, key)
+
+    def rotate_shapes(self) -> None:
+        """Forget every realtime shape, as Electric rotating them: requests that name an old
+        handle (held live requests included) get 409 ``must-refetch`` with a new handle."""
+        self._state.live.rotate()
 
     def _env(self, access_token: str, branch: str | None, *, create: bool) -> Environment | None:
         """The environment a key (+ branch) selects; ``None`` if it was never used."""
@@ -192,6 +232,7 @@ class Emulator:
             raise ValueError("not a well-formed secret key")
         store = self._state.store
         store.advance()
+        self._state.live.sync()
         env = store.env_for_key(access_token, create=create)
         if env is None:
             return None
@@ -383,6 +424,7 @@ class ThreadedEmulator:
         dedupe_request_idempotency: bool = False,
         rate_limit: bool = False,
         batch_idempotency_cached: bool = False,
+        realtime_poll_timeout: float = 20.0,
     ) -> None:
         self._emulator = Emulator(
             host=host,
@@ -390,6 +432,7 @@ class ThreadedEmulator:
             dedupe_request_idempotency=dedupe_request_idempotency,
             rate_limit=rate_limit,
             batch_idempotency_cached=batch_idempotency_cached,
+            realtime_poll_timeout=realtime_poll_timeout,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -514,6 +557,18 @@ class ThreadedEmulator:
     def advance_time(self, seconds: float) -> None:
         """See ``Emulator.advance_time``."""
         self._call(lambda: self._emulator.advance_time(seconds))
+
+    def append_stream(self, run_id: str, key: str, chunk: Any) -> str:
+        """See ``Emulator.append_stream``."""
+        return self._call(lambda: self._emulator.append_stream(run_id, key, chunk))
+
+    def close_stream(self, run_id: str, key: str) -> None:
+        """See ``Emulator.close_stream``."""
+        self._call(lambda: self._emulator.close_stream(run_id, key))
+
+    def rotate_shapes(self) -> None:
+        """See ``Emulator.rotate_shapes``."""
+        self._call(self._emulator.rotate_shapes)
 
     def runs(self, access_token: str, branch: str | None = None) -> list[dict[str, Any]]:
         """See ``Emulator.runs``."""

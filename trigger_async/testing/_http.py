@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 from urllib.parse import unquote
 
 import attrs
@@ -24,6 +24,25 @@ class Reply(Exception):
     def __init__(self, response: web.Response) -> None:
         super().__init__(response.status)
         self.response = response
+
+
+#: Headers the server's middleware puts on every answer.
+COMMON_HEADERS: Final = {
+    "Strict-Transport-Security": "max-age=3153600000",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def add_cors(request: web.Request, response: web.StreamResponse) -> None:
+    """The reflect-origin CORS headers of a ``cors`` route's answer (when ``Origin`` is sent).
+
+    An ``Access-Control-Expose-Headers`` the route set itself is kept.
+    """
+    origin = request.headers.get("Origin")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+        response.headers.setdefault("Access-Control-Expose-Headers", "x-trigger-jwt,x-trigger-jwt-claims")
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:

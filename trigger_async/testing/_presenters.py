@@ -1,18 +1,20 @@
-"""Run JSON shapes: list items and ``RetrieveRunResponse``.
+"""Run JSON shapes: list items, ``RetrieveRunResponse`` and the raw rows of realtime shapes.
 
-Optional fields are omitted when absent, never ``null``: the official SDK's schemas reject
-``null`` for them.
+Optional fields of the API answers are omitted when absent, never ``null``: the official
+SDK's schemas reject ``null`` for them. Raw rows are database rows and carry every column,
+``null`` included.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 from urllib.parse import quote
 
-from ._packets import STORE_TYPE, Packet, read_packet
+from ._packets import JSON_TYPE, STORE_TYPE, Packet, read_packet
 from ._statuses import api_status, status_flags
-from ._store import Run, Store
-from ._timeutil import iso
+from ._store import Run, Store, cuid_like
+from ._timeutil import iso, iso_naive
 
 
 def _metadata(run: Run) -> dict[str, Any] | None:
@@ -128,3 +130,113 @@ def retrieve_body(store: Store, run: Run, new_vocabulary: bool, base_url: str | 
     out["attemptCount"] = run.attempt_count
     out["attempts"] = []
     return out
+
+
+# raw rows (realtime shapes) ------------------------------------------------------------------
+
+#: The ``TaskRun`` columns of a realtime row, in the order the wire spec lists them.
+RAW_COLUMNS: Final = (
+    "id",
+    "taskIdentifier",
+    "friendlyId",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "startedAt",
+    "delayUntil",
+    "queuedAt",
+    "expiredAt",
+    "completedAt",
+    "idempotencyKey",
+    "number",
+    "isTest",
+    "usageDurationMs",
+    "costInCents",
+    "baseCostInCents",
+    "ttl",
+    "payload",
+    "payloadType",
+    "metadata",
+    "metadataType",
+    "output",
+    "outputType",
+    "runTags",
+    "error",
+    "realtimeStreams",
+)
+
+_TASK_RUN_ERROR_TYPES: Final = frozenset({"BUILT_IN_ERROR", "CUSTOM_ERROR", "STRING_ERROR", "INTERNAL_ERROR"})
+
+
+def internal_run_id(run: Run) -> str:
+    """The run's database id (a cuid), which realtime rows and shape keys use."""
+    return cuid_like("run\0" + run.id)
+
+
+def task_run_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored ``TaskRunError`` behind an API error object.
+
+    The API shows ``{"message", "name"?, "stackTrace"?}``; the database column holds the
+    tagged union the SDK parses rows with: a named error is a ``BUILT_IN_ERROR``, a bare
+    message a ``STRING_ERROR``. Objects already tagged with a ``type`` are kept.
+    """
+    if error is None:
+        return None
+    if error.get("type") in _TASK_RUN_ERROR_TYPES:
+        return dict(error)
+    raw_message = error.get("message")
+    message = raw_message if isinstance(raw_message, str) else "" if raw_message is None else str(raw_message)
+    name = error.get("name")
+    if isinstance(name, str):
+        stack = error.get("stackTrace")
+        return {
+            "type": "BUILT_IN_ERROR",
+            "name": name,
+            "message": message,
+            "stackTrace": stack if isinstance(stack, str) else "",
+        }
+    return {"type": "STRING_ERROR", "raw": message}
+
+
+def _naive(ms: int | None) -> str | None:
+    return iso_naive(ms) if ms is not None else None
+
+
+def raw_row(run: Run, *, number: int, streams: Sequence[str]) -> dict[str, Any]:
+    """The run's ``TaskRun`` row as a realtime shape sends it (every column of ``RAW_COLUMNS``).
+
+    Values are plain JSON (numbers, booleans, arrays), as the recorded exchanges show, with an
+    empty ``electric-schema``. Timestamps have no zone, statuses are internal, packets are raw
+    (serialised data plus type); ``runTags`` is ``null`` without tags, as the column has no
+    default; ``usageDurationMs`` is the time from start to finish.
+    """
+    duration = run.finished_at - run.started_at if run.finished_at is not None and run.started_at is not None else 0
+    return {
+        "id": internal_run_id(run),
+        "taskIdentifier": run.task_identifier,
+        "friendlyId": run.id,
+        "status": run.status,
+        "createdAt": iso_naive(run.created_at),
+        "updatedAt": iso_naive(run.updated_at),
+        "startedAt": _naive(run.started_at),
+        "delayUntil": _naive(run.delay_until),
+        "queuedAt": _naive(run.queued_at),
+        "expiredAt": _naive(run.expired_at),
+        "completedAt": _naive(run.finished_at),
+        "idempotencyKey": run.idempotency_key,
+        "number": number,
+        "isTest": run.is_test,
+        "usageDurationMs": duration,
+        "costInCents": 0,
+        "baseCostInCents": 0,
+        "ttl": run.ttl,
+        "payload": run.payload.data,
+        "payloadType": run.payload.data_type,
+        "metadata": run.metadata.data if run.metadata is not None else None,
+        "metadataType": run.metadata.data_type if run.metadata is not None else JSON_TYPE,
+        "output": run.output.data if run.output is not None else None,
+        "outputType": run.output.data_type if run.output is not None else JSON_TYPE,
+        "runTags": list(run.tags) or None,
+        "error": task_run_error(run.error),
+        "realtimeStreams": list(streams),
+    }

@@ -6,6 +6,7 @@ from collections import deque
 
 import attrs
 
+from ._live import LiveHub
 from ._models import InjectedResponse, RecordedRequest
 from ._ratelimit import RateLimiter
 from ._store import Store
@@ -19,16 +20,19 @@ class Settings:
     dedupe_request_idempotency: bool = False
     rate_limit: bool = False
     batch_idempotency_cached: bool = False
+    # How long a live realtime request waits for a change before answering up-to-date.
+    realtime_poll_timeout: float = 20.0
 
 
 class State:
-    """Settings, clock, store, limiter, recorded requests and pending injections."""
+    """Settings, clock, store, limiter, realtime hub, recorded requests and pending injections."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock = Clock()
         self.store = Store(self.clock)
         self.limiter = RateLimiter(enabled=settings.rate_limit)
+        self.live = LiveHub(self.store, self.clock)
         self.requests: list[RecordedRequest] = []
         self.injections: dict[tuple[str, str], deque[InjectedResponse]] = {}
 

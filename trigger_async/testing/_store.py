@@ -363,6 +363,21 @@ class Store:
                     batch.status = "COMPLETED"
                     batch.updated_at = now
 
+    def next_transition_ms(self) -> int | None:
+        """When ``advance`` will next change a run by itself (a delay or a TTL running out)."""
+        due: int | None = None
+        for run in self.runs.values():
+            moment: int | None = None
+            if run.status == "DELAYED" and run.delay_until is not None:
+                moment = max(run.delay_until, run.created_at)
+            elif run.status in UNSTARTED_STATUSES and run.queued_at is not None:
+                ttl_ms = run.ttl_ms
+                if ttl_ms:
+                    moment = run.queued_at + ttl_ms
+            if moment is not None and (due is None or moment < due):
+                due = moment
+        return due
+
     def _advance_runs(self, now: int) -> None:
         for run in self.runs.values():
             if run.status == "DELAYED" and run.delay_until is not None and run.delay_until <= now:

@@ -42,6 +42,11 @@ def iso(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+def iso_naive(ms: int) -> str:
+    """A database timestamp as Electric sends it: UTC, three fractional digits, no zone."""
+    return iso(ms)[:-1]
+
+
 def js_date_string(ms: int) -> str:
     """``String(date)`` on a server running in UTC (used in a reschedule error message)."""
     moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
