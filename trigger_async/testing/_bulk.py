@@ -10,10 +10,11 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from aiohttp import web
 
+from ..models.runs import RunStatus
 from ._auth import Credential, authenticate
 from ._engine import ServiceError, cancel_run, trigger_run
 from ._http import Call, Route, fail, forbidden, json_response, raise_details
@@ -48,22 +49,8 @@ MAX_RUN_IDS: Final = 500
 DEFAULT_PAGE_SIZE: Final = 25
 MAX_PAGE_SIZE: Final = 100
 
-#: The ``RunStatus`` enum of the new API vocabulary.
-RUN_STATUSES: Final = (
-    "PENDING_VERSION",
-    "QUEUED",
-    "DEQUEUED",
-    "EXECUTING",
-    "WAITING",
-    "COMPLETED",
-    "CANCELED",
-    "FAILED",
-    "CRASHED",
-    "SYSTEM_FAILURE",
-    "DELAYED",
-    "EXPIRED",
-    "TIMED_OUT",
-)
+#: The ``RunStatus`` enum of the new API vocabulary, in its declared order.
+RUN_STATUSES: Final = get_args(RunStatus)
 
 _STRINGS: Final = OneOf((String(), Array(String())))
 _QUEUE: Final = Object({"type": Enum(("task", "custom")), "name": String()})
