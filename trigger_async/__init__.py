@@ -50,6 +50,7 @@ from .models.envvars import EnvVar
 from .models.prompts import Prompt, PromptOverride, PromptVersion, ResolvedPrompt
 from .models.queues import Queue, QueueRef
 from .models.schedules import Schedule
+from .options import Debounce, RealtimeOptions, RunFilter, Scopes
 from .resources.batch import BatchItem, BatchNotSealedError
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "ConflictError",
     "CursorPage",
     "CursorPager",
+    "Debounce",
     "Deployment",
     "EnvVar",
     "IdempotencyKey",
@@ -91,12 +93,15 @@ __all__ = [
     "Queue",
     "QueueRef",
     "RateLimitError",
+    "RealtimeOptions",
     "RequestOptions",
     "ResolvedPrompt",
     "RetrievedRun",
     "RetryOptions",
+    "RunFilter",
     "RunHandle",
     "Schedule",
+    "Scopes",
     "TaskContext",
     "TaskRef",
     "Timeout",

@@ -111,7 +111,7 @@ def wire_vocabulary(value: Any, argument: str) -> Any:
     """A nested option object given with the official SDK's key names: passed through, with
     aware datetimes as ISO strings and attrs option classes turned into their wire form."""
     if hasattr(value, "to_wire"):
-        return value.to_wire()
+        return wire_vocabulary(value.to_wire(), argument)
     if attrs.has(type(value)):  # e.g. a QueueRef in a run filter: its fields are wire names
         return wire_vocabulary(attrs.asdict(value, recurse=False), argument)
     if isinstance(value, datetime):

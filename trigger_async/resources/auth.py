@@ -16,6 +16,7 @@ from .._jwt import AUDIENCE, ISSUER, server_minting_kind, sign_hs256
 from .._serialization import dumps_js
 from .._validation import check_bool
 from ..errors import ApiError, ApiSchemaValidationError, InvalidArgumentError, InvalidArgumentTypeError, TriggerError
+from ..options import RealtimeOptions, Scopes
 from ._common import wire_vocabulary
 from .tasks import expiration_exp, task_id_of
 
@@ -25,10 +26,12 @@ DEFAULT_LIFETIME = 15 * 60
 _ACTIONS = ("read", "write", "trigger", "batchTrigger")
 
 
-def flatten_scopes(scopes: Mapping[str, Any], argument: str = "scopes") -> list[str]:
+def flatten_scopes(scopes: Mapping[str, Any] | Scopes, argument: str = "scopes") -> list[str]:
     """``{"read": {"runs": ["run_1"]}, "write": True}`` → ``["read:runs:run_1", "write"]``."""
+    if hasattr(scopes, "to_wire"):
+        scopes = scopes.to_wire()
     if not isinstance(scopes, Mapping):
-        raise InvalidArgumentTypeError(argument, f"expected a mapping, got {type(scopes).__name__}")
+        raise InvalidArgumentTypeError(argument, f"expected a mapping or Scopes, got {type(scopes).__name__}")
     flat: list[str] = []
     for action, resources in scopes.items():
         if action not in _ACTIONS:
@@ -75,8 +78,10 @@ def _realtime_claim(realtime: object) -> Any:
     """The ``realtime`` claim (e.g. ``{"skipColumns": ["payload"]}``), checked before sending."""
     if realtime is None:
         return None
-    if not isinstance(realtime, Mapping):
-        raise InvalidArgumentTypeError("realtime", f"expected a mapping, got {type(realtime).__name__}")
+    if not isinstance(realtime, Mapping) and not hasattr(realtime, "to_wire"):
+        raise InvalidArgumentTypeError(
+            "realtime", f"expected a mapping or RealtimeOptions, got {type(realtime).__name__}"
+        )
     wire = wire_vocabulary(realtime, "realtime")
     dumps_js(wire, path="realtime")
     return wire
@@ -101,9 +106,9 @@ class AuthTokens(Resource):
     async def create_public_token(
         self,
         *,
-        scopes: Mapping[str, Any] | None = None,
+        scopes: Mapping[str, Any] | Scopes | None = None,
         expiration_time: str | int | datetime | timedelta | None = None,
-        realtime: Mapping[str, Any] | None = None,
+        realtime: Mapping[str, Any] | RealtimeOptions | None = None,
         request_options: RequestOptions | None = None,
     ) -> str:
         """A token that can read what ``scopes`` allow (default lifetime 15 minutes).
@@ -139,7 +144,7 @@ class AuthTokens(Resource):
         *,
         expiration_time: str | int | datetime | timedelta | None = None,
         multiple_use: bool = False,
-        realtime: Mapping[str, Any] | None = None,
+        realtime: Mapping[str, Any] | RealtimeOptions | None = None,
         request_options: RequestOptions | None = None,
     ) -> str:
         """A token that may trigger ``task`` (an id, a ``TaskRef``, or a list of them) once,
@@ -152,7 +157,7 @@ class AuthTokens(Resource):
         *,
         expiration_time: str | int | datetime | timedelta | None = None,
         multiple_use: bool = False,
-        realtime: Mapping[str, Any] | None = None,
+        realtime: Mapping[str, Any] | RealtimeOptions | None = None,
         request_options: RequestOptions | None = None,
     ) -> str:
         """A token that may batch-trigger ``task`` (see ``create_trigger_public_token``)."""
@@ -164,7 +169,7 @@ class AuthTokens(Resource):
         task: Any,
         expiration_time: object,
         multiple_use: bool,
-        realtime: Mapping[str, Any] | None,
+        realtime: Mapping[str, Any] | RealtimeOptions | None,
         request_options: RequestOptions | None,
     ) -> str:
         scopes = [f"{action}:tasks:{task_id}" for task_id in _task_ids(task)]

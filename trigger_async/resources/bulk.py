@@ -14,6 +14,7 @@ from .._serialization import encode_path_segment
 from .._validation import optional_number, optional_str, require_str, required_number
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ..models.batches import BulkAction
+from ..options import RunFilter
 from ._common import IdResponse, cursor_page, wire_vocabulary
 
 __all__ = ["Bulk"]
@@ -75,7 +76,7 @@ class Bulk(Resource):
     async def cancel(
         self,
         *,
-        filter: Mapping[str, Any] | None = None,
+        filter: Mapping[str, Any] | RunFilter | None = None,
         run_ids: Sequence[str] | None = None,
         name: str | None = None,
         request_options: RequestOptions | None = None,
@@ -91,7 +92,7 @@ class Bulk(Resource):
     async def replay(
         self,
         *,
-        filter: Mapping[str, Any] | None = None,
+        filter: Mapping[str, Any] | RunFilter | None = None,
         run_ids: Sequence[str] | None = None,
         name: str | None = None,
         target_region: str | None = None,

@@ -25,7 +25,9 @@ def _where(scope: CallScope, project_ref: str | None, env: str | None) -> str:
         project_ref, env = scope.task.project_ref, scope.task.environment
     if project_ref is None:
         raise InvalidArgumentError(
-            "project_ref", "is required (pass project_ref and env, or call inside a task context)"
+            "project_ref",
+            "is required (pass project_ref and env, or call where a task context with project_ref and "
+            "environment is visible: module level, or a client with inherit_context=True)",
         )
     if env is None:
         raise InvalidArgumentError("env", "is required")

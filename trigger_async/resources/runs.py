@@ -129,11 +129,23 @@ def _skip_columns(value: Sequence[str] | None) -> list[tuple[str, str]]:
 
 
 async def _runs_of(
-    scope: CallScope, path: str, params: list[tuple[str, str]], *, stop_on_completion: bool
+    scope: CallScope,
+    path: str,
+    params: list[tuple[str, str]],
+    *,
+    stop_on_completion: bool,
+    output_type: type[Any] | None = None,
 ) -> AsyncIterator[RealtimeRun]:
     async for rows in shape_rows(scope, path, params):
         for row in rows:
             run = run_from_row(row)
+            if output_type is not None and run.output is not None:
+                try:
+                    run = attrs.evolve(run, output=structure_output(run.output, output_type))
+                except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as error:
+                    raise ApiSchemaValidationError(
+                        200, {}, run.output, f"output does not match {output_type.__name__}: {error}"
+                    ) from error
             yield run
             if stop_on_completion and run.finished_at is not None:
                 return
@@ -378,7 +390,13 @@ class Runs(Resource):
         scope = self._scope()
         _ = scope.token
         path = f"/realtime/v1/runs/{encode_path_segment(rid, argument='run_id')}"
-        return _runs_of(scope, path, params, stop_on_completion=stop_on_completion)
+        return _runs_of(
+            scope,
+            path,
+            params,
+            stop_on_completion=stop_on_completion,
+            output_type=getattr(run_id, "output_type", None),
+        )
 
     def subscribe_to_runs_with_tag(
         self,

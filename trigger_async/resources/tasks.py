@@ -35,6 +35,7 @@ from .._validation import (
 from ..errors import InvalidArgumentError, InvalidArgumentTypeError, TriggerError
 from ..models.batches import BatchHandle
 from ..models.runs import RunHandle
+from ..options import Debounce
 from ._offload import OFFLOAD_THRESHOLD, offload
 
 __all__ = ["Tasks"]
@@ -330,7 +331,7 @@ class Tasks(Resource):
         region: str | None = None,
         version: str | None = None,
         external_deployment_id: str | None = None,
-        debounce: Mapping[str, Any] | None = None,
+        debounce: Mapping[str, Any] | Debounce | None = None,
         request_options: RequestOptions | None = None,
     ) -> RunHandle[O]: ...
 
@@ -356,7 +357,7 @@ class Tasks(Resource):
         region: str | None = None,
         version: str | None = None,
         external_deployment_id: str | None = None,
-        debounce: Mapping[str, Any] | None = None,
+        debounce: Mapping[str, Any] | Debounce | None = None,
         request_options: RequestOptions | None = None,
     ) -> RunHandle[Any]: ...
 
