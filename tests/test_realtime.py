@@ -19,19 +19,25 @@ async def test_subscribe_to_run_follows_the_run_until_it_finishes() -> None:
     ):
         handle = await client.tasks.trigger("hello", {"n": 1}, tags=["t1"])
         seen: list[str] = []
+        changed = asyncio.Event()
 
         async def follow() -> None:
             async for run in client.runs.subscribe_to_run(handle):
                 seen.append(run.status)
+                changed.set()
+
+        async def next_status() -> None:
+            # Move the run only once the subscription has seen its current state.
+            await asyncio.wait_for(changed.wait(), 5)
+            changed.clear()
 
         follower = asyncio.create_task(follow())
-        await asyncio.sleep(0.1)
+        await next_status()
         emu.start_run(handle.id)
-        await asyncio.sleep(0.1)
+        await next_status()
         emu.complete_run(handle.id, output={"ok": True})
         await asyncio.wait_for(follower, 5)
-    assert seen[0] == "QUEUED" and seen[-1] == "COMPLETED"
-    assert "EXECUTING" in seen
+    assert seen == ["QUEUED", "EXECUTING", "COMPLETED"]
     shape_requests = [r for r in emu.requests if r.path.startswith("/realtime/")]
     assert shape_requests[0].query_string == "log=full&offset=-1"
     assert "live=true" in shape_requests[-1].query_string
