@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from trigger_async import RequestOptions, RetryOptions
@@ -34,3 +35,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_configuration()
     yield
     reset_configuration()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session for tests that speak raw HTTP to the emulator."""
+    async with aiohttp.ClientSession() as client:
+        yield client

@@ -19,7 +19,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yarl
 
 from trigger_async._jwt import decode_unverified, sign_hs256, verify_hs256
 from trigger_async.testing import (
@@ -28,6 +27,8 @@ from trigger_async.testing import (
     InjectedResponse,
     ThreadedEmulator,
 )
+
+from .emulator_http import fetch
 
 NEW_API = {"x-trigger-api-version": "2025-07-16"}
 V = "Validation error: "
@@ -70,15 +71,7 @@ class Api:
         if body is not None:
             data = json.dumps(body).encode()
             sent.setdefault("Content-Type", "application/json")
-        # encoded=True: send the path and query exactly as written, without requoting.
-        url = yarl.URL(self.emu.url + path, encoded=True)
-        async with self.session.request(method, url, data=data, headers=sent, allow_redirects=False) as response:
-            raw = await response.read()
-            try:
-                parsed: Any = json.loads(raw) if raw else None
-            except ValueError:
-                parsed = raw.decode()
-            return response.status, parsed, response.headers
+        return await fetch(self.session, method, self.emu.url + path, data=data, headers=sent)
 
     async def trigger(
         self,
@@ -112,12 +105,6 @@ class Api:
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator() as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from trigger_async.testing._presenters import RAW_COLUMNS
 from trigger_async.testing._store import Store
 from trigger_async.testing._timeutil import iso
 
+from .emulator_http import Answer, fetch
+
 ELECTRIC = {
     "trigger-version": "4.8.3",
     "x-trigger-electric-version": "1.0.0-beta.1",
@@ -35,7 +37,6 @@ FORBIDDEN = {"error": "Unauthorized", "code": "unauthorized", "param": "access_t
 NAIVE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")
 UP_TO_DATE = {"headers": {"control": "up-to-date"}}
 POLL = 0.3
-Answer = tuple[int, Any, Mapping[str, str]]
 
 
 class Client:
@@ -48,14 +49,7 @@ class Client:
 
     async def get(self, path: str, query: str = "", headers: Mapping[str, str] | None = None) -> Answer:
         sent = {"Authorization": f"Bearer {self.key}", **ELECTRIC, **(headers or {})}
-        url = yarl.URL(self.url + path + (f"?{query}" if query else ""), encoded=True)
-        async with self.session.get(url, headers=sent) as response:
-            raw = await response.read()
-            try:
-                parsed: Any = json.loads(raw) if raw else None
-            except ValueError:
-                parsed = raw.decode()
-            return response.status, parsed, response.headers
+        return await fetch(self.session, "GET", self.url + path + (f"?{query}" if query else ""), headers=sent)
 
     async def post(self, path: str, body: Any, headers: Mapping[str, str] | None = None) -> Any:
         sent = {"Authorization": f"Bearer {self.key}", "x-trigger-api-version": "2025-07-16", **(headers or {})}
@@ -83,12 +77,6 @@ class Client:
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator(realtime_poll_timeout=POLL) as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

@@ -19,17 +19,17 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
-import yarl
 
 from trigger_async._jwt import decode_unverified, sign_hs256, verify_hs256
 from trigger_async.testing import PROJECT_REF, Emulator, ThreadedEmulator
+
+from .emulator_http import Answer, fetch
 
 NEW_API = {"x-trigger-api-version": "2025-07-16"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
 SK_KEY = "tr_dev_sk_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
 PAT = "tr_pat_" + "a" * 40
 FORBIDDEN = {"error": "Unauthorized", "code": "unauthorized", "param": "access_token", "type": "authorization"}
-Answer = tuple[int, Any, Mapping[str, str]]
 
 
 class Api:
@@ -58,14 +58,7 @@ class Api:
             data = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
         sent.update(headers or {})
-        url = yarl.URL(self.emu.url + path, encoded=True)
-        async with self.session.request(method, url, data=data, headers=sent, allow_redirects=False) as response:
-            raw = await response.read()
-            try:
-                parsed: Any = json.loads(raw) if raw else None
-            except ValueError:
-                parsed = raw.decode()
-            return response.status, parsed, response.headers
+        return await fetch(self.session, method, self.emu.url + path, data=data, headers=sent)
 
     async def ok(self, method: str, path: str, **kw: Any) -> Any:
         status, body, _ = await self.request(method, path, **kw)
@@ -91,12 +84,6 @@ class Api:
 async def emu() -> AsyncIterator[Emulator]:
     async with Emulator() as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture
